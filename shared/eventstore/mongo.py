@@ -1,0 +1,208 @@
+"""The event store on MongoDB (PyMongo's ``AsyncMongoClient``), one database per service.
+
+Collections: ``events`` (unique ``(stream_id, version)`` and ``event_id``; global ``position``;
+``published`` makes it the outbox), ``commands`` (first answers of idempotent commands) and
+``counters`` (the next global position). An append is one multi-document transaction, so the
+events, their position and the command record are stored together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from shared.eventstore.building import build_stored_events
+from shared.eventstore.chain import GENESIS
+from shared.eventstore.model import (
+    CommandRecord,
+    ConcurrencyConflict,
+    DuplicateCommand,
+    EventMetadata,
+    PendingEvent,
+    StoredEvent,
+    utc_now,
+)
+
+Document = dict[str, Any]
+
+
+class MongoEventStore:
+    def __init__(self, client: AsyncMongoClient[Document], database: str) -> None:
+        self._client = client
+        db = client[database]
+        self._events: AsyncCollection[Document] = db["events"]
+        self._commands: AsyncCollection[Document] = db["commands"]
+        self._counters: AsyncCollection[Document] = db["counters"]
+
+    async def ensure_indexes(self) -> None:
+        await self._events.create_index(
+            [("stream_id", ASCENDING), ("version", ASCENDING)], unique=True, name="stream_version"
+        )
+        await self._events.create_index("position", unique=True, name="position")
+        await self._events.create_index(
+            [("published", ASCENDING), ("position", ASCENDING)], name="outbox"
+        )
+        await self._events.create_index("subject", name="subject")
+
+    async def append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[PendingEvent],
+        metadata: EventMetadata,
+        *,
+        command: CommandRecord | None = None,
+    ) -> list[StoredEvent]:
+        async def in_transaction(session: AsyncClientSession) -> list[StoredEvent]:
+            return await self._append_in(
+                session,
+                stream_id=stream_id,
+                expected_version=expected_version,
+                events=events,
+                metadata=metadata,
+                command=command,
+            )
+
+        try:
+            async with self._client.start_session() as session:
+                return await session.with_transaction(in_transaction)
+        except DuplicateKeyError as exc:
+            # The transaction was aborted, so a command record that exists now was committed
+            # by another request carrying the same id: that request's answer is the answer.
+            if command is not None:
+                existing = await self.get_command(command.command_id)
+                if existing is not None:
+                    raise DuplicateCommand(existing) from exc
+            actual = await self._current_version(stream_id)
+            raise ConcurrencyConflict(stream_id, expected_version, actual) from exc
+
+    async def _append_in(
+        self,
+        session: AsyncClientSession,
+        *,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[PendingEvent],
+        metadata: EventMetadata,
+        command: CommandRecord | None,
+    ) -> list[StoredEvent]:
+        if command is not None:
+            await self._commands.insert_one(
+                {
+                    "_id": command.command_id,
+                    "fingerprint": command.fingerprint,
+                    "result": command.result,
+                },
+                session=session,
+            )
+        last = await self._events.find_one(
+            {"stream_id": stream_id}, sort=[("version", DESCENDING)], session=session
+        )
+        actual = int(last["version"]) if last else 0
+        if actual != expected_version:
+            raise ConcurrencyConflict(stream_id, expected_version, actual)
+        counter = await self._counters.find_one_and_update(
+            {"_id": "position"},
+            {"$inc": {"value": len(events)}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+        stored = build_stored_events(
+            stream_id=stream_id,
+            first_version=expected_version + 1,
+            first_position=int(counter["value"]) - len(events) + 1,
+            previous_chainhash=str(last["chainhash"]) if last else GENESIS,
+            events=events,
+            metadata=metadata,
+            occurred_at=utc_now(),
+        )
+        await self._events.insert_many([_to_document(e) for e in stored], session=session)
+        return stored
+
+    async def _current_version(self, stream_id: str) -> int:
+        last = await self._events.find_one({"stream_id": stream_id}, sort=[("version", DESCENDING)])
+        return int(last["version"]) if last else 0
+
+    async def load(self, stream_id: str, *, after_version: int = 0) -> list[StoredEvent]:
+        cursor = self._events.find(
+            {"stream_id": stream_id, "version": {"$gt": after_version}},
+            sort=[("version", ASCENDING)],
+        )
+        return [_from_document(doc) async for doc in cursor]
+
+    async def get_command(self, command_id: str) -> CommandRecord | None:
+        doc = await self._commands.find_one({"_id": command_id})
+        if doc is None:
+            return None
+        return CommandRecord(command_id, str(doc["fingerprint"]), dict(doc["result"]))
+
+    async def read_all(self, *, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
+        cursor = self._events.find(
+            {"position": {"$gt": after_position}}, sort=[("position", ASCENDING)], limit=limit
+        )
+        return [_from_document(doc) async for doc in cursor]
+
+    async def unpublished(self, limit: int) -> list[StoredEvent]:
+        cursor = self._events.find(
+            {"published": False}, sort=[("position", ASCENDING)], limit=limit
+        )
+        return [_from_document(doc) async for doc in cursor]
+
+    async def mark_published(self, event_ids: Sequence[str]) -> None:
+        if event_ids:
+            await self._events.update_many(
+                {"_id": {"$in": list(event_ids)}}, {"$set": {"published": True}}
+            )
+
+    async def mark_all_unpublished(self) -> int:
+        result = await self._events.update_many({"published": True}, {"$set": {"published": False}})
+        return result.modified_count
+
+    async def published_count(self) -> int:
+        return await self._events.count_documents({"published": True})
+
+
+def _to_document(event: StoredEvent) -> Document:
+    return {
+        "_id": event.event_id,
+        "stream_id": event.stream_id,
+        "version": event.version,
+        "position": event.position,
+        "type": event.type,
+        "subject": event.subject,
+        "data": event.data,
+        "occurred_at": event.occurred_at,
+        "actor": event.actor,
+        "site": event.site,
+        "correlation_id": event.correlation_id,
+        "causation_id": event.causation_id,
+        "traceparent": event.traceparent,
+        "chainhash": event.chainhash,
+        "published": False,
+    }
+
+
+def _from_document(doc: Document) -> StoredEvent:
+    return StoredEvent(
+        event_id=str(doc["_id"]),
+        stream_id=str(doc["stream_id"]),
+        version=int(doc["version"]),
+        position=int(doc["position"]),
+        type=str(doc["type"]),
+        subject=str(doc["subject"]),
+        data=dict(doc["data"]),
+        occurred_at=doc["occurred_at"].replace(tzinfo=UTC),
+        actor=str(doc["actor"]),
+        site=doc.get("site"),
+        correlation_id=str(doc["correlation_id"]),
+        causation_id=doc.get("causation_id"),
+        traceparent=doc.get("traceparent"),
+        chainhash=str(doc["chainhash"]),
+    )

@@ -1,0 +1,52 @@
+"""The event store port: what handlers, the relay and auditors need from any store.
+
+Two adapters implement it, :class:`~shared.eventstore.memory.InMemoryEventStore` and
+:class:`~shared.eventstore.mongo.MongoEventStore`, and one contract suite runs against both.
+The stored events are also the outbox (STYLE habit 8): an event is appended unpublished, and the
+relay marks it published once the broker has it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from shared.eventstore.model import CommandRecord, EventMetadata, PendingEvent, StoredEvent
+
+
+class EventStore(Protocol):
+    async def append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[PendingEvent],
+        metadata: EventMetadata,
+        *,
+        command: CommandRecord | None = None,
+    ) -> list[StoredEvent]:
+        """Append after ``expected_version`` (0 for a new stream), atomically with ``command``.
+
+        Raises :class:`ConcurrencyConflict` when the stream moved on, and
+        :class:`DuplicateCommand` when ``command`` was already carried out.
+        """
+        ...
+
+    async def load(self, stream_id: str, *, after_version: int = 0) -> list[StoredEvent]: ...
+
+    async def get_command(self, command_id: str) -> CommandRecord | None: ...
+
+    async def read_all(self, *, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
+        """Every stream, in global position order: for auditors and rebuilds."""
+        ...
+
+    async def unpublished(self, limit: int) -> list[StoredEvent]:
+        """The outbox: events the broker has not confirmed yet, in global position order."""
+        ...
+
+    async def mark_published(self, event_ids: Sequence[str]) -> None: ...
+
+    async def mark_all_unpublished(self) -> int:
+        """Put everything back in the outbox: the broker came back empty and must be refilled."""
+        ...
+
+    async def published_count(self) -> int: ...

@@ -57,8 +57,8 @@ def _container_servers() -> Iterator[Servers]:
     from testcontainers.kafka import KafkaContainer  # noqa: PLC0415
     from testcontainers.mongodb import MongoDbContainer  # noqa: PLC0415
 
-    kafka_image = KafkaContainer("apache/kafka:3.9.1").with_kraft()  # type: ignore[no-untyped-call]
-    mongo_image = MongoDbContainer("mongo:8.0").with_command("--replSet rs0")  # type: ignore[no-untyped-call]
+    kafka_image = KafkaContainer("apache/kafka:3.9.1").with_kraft()
+    mongo_image = MongoDbContainer("mongo:8.0").with_command("--replSet rs0")
     with kafka_image as kafka, mongo_image as mongo:
         mongo.exec('mongosh --quiet --eval "rs.initiate()"')
         host, port = mongo.get_container_host_ip(), mongo.get_exposed_port(27017)

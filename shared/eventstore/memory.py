@@ -24,6 +24,7 @@ class InMemoryEventStore:
         self._log: list[StoredEvent] = []
         self._published: set[str] = set()
         self._commands: dict[str, CommandRecord] = {}
+        self._marks: dict[str, dict[int, int]] = {}
         self._lock = asyncio.Lock()
 
     async def append(
@@ -78,3 +79,9 @@ class InMemoryEventStore:
 
     async def published_count(self) -> int:
         return len(self._published)
+
+    async def load_broker_marks(self, topic: str) -> dict[int, int]:
+        return dict(self._marks.get(topic, {}))
+
+    async def save_broker_marks(self, topic: str, marks: dict[int, int]) -> None:
+        self._marks[topic] = dict(marks)

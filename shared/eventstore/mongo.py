@@ -1,8 +1,9 @@
 """The event store on MongoDB (PyMongo's ``AsyncMongoClient``), one database per service.
 
-Collections: ``events`` (unique ``(stream_id, version)`` and ``event_id``; global ``position``;
-``published`` makes it the outbox), ``commands`` (first answers of idempotent commands) and
-``counters`` (the next global position). An append is one multi-document transaction, so the
+Collections: ``events`` (unique ``(stream_id, version)`` and ``event_id``; a global
+``position``; ``published`` makes it the outbox), ``commands`` (first answers of idempotent
+commands), ``counters`` (the next global position) and ``relay`` (how far the broker's log
+must reach). An append is one multi-document transaction, so the
 events, their position and the command record are stored together or not at all.
 """
 
@@ -39,6 +40,7 @@ class MongoEventStore:
         self._events: AsyncCollection[Document] = db["events"]
         self._commands: AsyncCollection[Document] = db["commands"]
         self._counters: AsyncCollection[Document] = db["counters"]
+        self._relay: AsyncCollection[Document] = db["relay"]
 
     async def ensure_indexes(self) -> None:
         await self._events.create_index(
@@ -117,7 +119,7 @@ class MongoEventStore:
         stored = build_stored_events(
             stream_id=stream_id,
             first_version=expected_version + 1,
-            first_position=int(counter["value"]) - len(events) + 1,
+            first_position=int((counter or {})["value"]) - len(events) + 1,
             previous_chainhash=str(last["chainhash"]) if last else GENESIS,
             events=events,
             metadata=metadata,
@@ -167,6 +169,15 @@ class MongoEventStore:
 
     async def published_count(self) -> int:
         return await self._events.count_documents({"published": True})
+
+    async def load_broker_marks(self, topic: str) -> dict[int, int]:
+        doc = await self._relay.find_one({"_id": topic})
+        return {int(p): int(o) for p, o in (doc or {}).get("marks", {}).items()}
+
+    async def save_broker_marks(self, topic: str, marks: dict[int, int]) -> None:
+        await self._relay.update_one(
+            {"_id": topic}, {"$set": {"marks": {str(p): o for p, o in marks.items()}}}, upsert=True
+        )
 
 
 def _to_document(event: StoredEvent) -> Document:

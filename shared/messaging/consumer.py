@@ -1,0 +1,186 @@
+"""Process every event at least once and apply it exactly once (ARCHITECTURE §3.4).
+
+The effect and a tracking record (the event id, per consumer group) commit in one MongoDB
+transaction, so a redelivered event finds its tracking record and changes nothing. Offsets are
+committed only after processing (the FastStream subscriber uses ``NACK_ON_ERROR``). An event
+that keeps failing is sent to ``<topic>.dlq`` with the reason, and the consumer goes on; while
+the database itself is away nothing is dead-lettered: the message is redelivered later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from opentelemetry import trace
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from pydantic import ValidationError
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
+
+from shared.contracts.base import Event
+from shared.contracts.catalog import EventCatalog, UnknownEventType
+from shared.messaging.envelope import Envelope, MalformedEnvelope, from_kafka_record
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("bensys.consumer")
+
+Projector = Callable[[Envelope, Event, AsyncClientSession], Awaitable[None]]
+"""Applies one event to a read model, writing only through the given session."""
+
+
+class Outcome(StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+    DEAD_LETTERED = "dead_lettered"
+
+
+@dataclass(frozen=True)
+class ReceivedMessage:
+    topic: str
+    partition: int
+    offset: int
+    headers: list[tuple[str, bytes]]
+    value: bytes
+
+
+class DeadLetterSink(Protocol):
+    async def dead_letter(self, message: ReceivedMessage, *, group: str, reason: str) -> None: ...
+
+
+class IdempotentConsumer:
+    def __init__(
+        self,
+        *,
+        client: AsyncMongoClient[dict[str, Any]],
+        database: str,
+        group: str,
+        projectors: Mapping[str, Projector],
+        catalog: EventCatalog,
+        dead_letters: DeadLetterSink,
+        max_attempts: int = 3,
+        retry_backoff_seconds: float = 0.2,
+        on_outcome: Callable[[str, Outcome], None] | None = None,
+    ) -> None:
+        self._client = client
+        self._tracking = client[database]["consumer_tracking"]
+        self.group = group
+        self._projectors = dict(projectors)
+        self._catalog = catalog
+        self._dead_letters = dead_letters
+        self._max_attempts = max_attempts
+        self._backoff = retry_backoff_seconds
+        self._on_outcome = on_outcome or (lambda _type, _outcome: None)
+
+    @property
+    def event_types(self) -> Iterable[str]:
+        return self._projectors.keys()
+
+    async def handle(self, message: ReceivedMessage) -> Outcome:
+        try:
+            envelope = from_kafka_record(message.headers, message.value)
+        except MalformedEnvelope as exc:
+            return await self._dead_letter(message, "?", f"malformed envelope: {exc}")
+        projector = self._projectors.get(envelope.type)
+        if projector is None:
+            current_type, _ = self._catalog.upcast(envelope.type, envelope.data)
+            projector = self._projectors.get(current_type)
+        if projector is None:
+            return self._count(envelope.type, Outcome.IGNORED)
+        parent = TraceContextTextMapPropagator().extract(
+            {"traceparent": envelope.traceparent or ""}
+        )
+        with tracer.start_as_current_span(
+            f"{self.group} process {envelope.type}",
+            context=parent,
+            kind=trace.SpanKind.CONSUMER,
+            attributes={
+                "messaging.message.id": envelope.id,
+                "messaging.destination": message.topic,
+            },
+        ):
+            return await self._apply(message, envelope, projector)
+
+    async def _apply(
+        self, message: ReceivedMessage, envelope: Envelope, projector: Projector
+    ) -> Outcome:
+        try:
+            event = self._catalog.decode(envelope.type, envelope.data)
+        except (UnknownEventType, ValidationError) as exc:
+            return await self._dead_letter(message, envelope.type, f"undecodable event: {exc}")
+        tracking_id = f"{self.group}:{envelope.id}"
+        if await self._tracking.find_one({"_id": tracking_id}, projection={"_id": 1}):
+            return self._count(envelope.type, Outcome.DUPLICATE)
+        last_error = ""
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                await self._apply_once(message, envelope, event, projector, tracking_id)
+                return self._count(envelope.type, Outcome.APPLIED)
+            except DuplicateKeyError:
+                if await self._tracking.find_one({"_id": tracking_id}, projection={"_id": 1}):
+                    return self._count(envelope.type, Outcome.DUPLICATE)
+                last_error = "duplicate key in the projection"
+            except ConnectionFailure:
+                raise  # the database is away: redeliver later, this is not a poison message
+            except (PyMongoError, ValueError, KeyError, TypeError, ArithmeticError) as exc:
+                last_error = f"{type(exc).__name__}: {exc}"
+            log.warning(
+                "%s could not apply %s (attempt %d/%d): %s",
+                self.group,
+                envelope.id,
+                attempt,
+                self._max_attempts,
+                last_error,
+            )
+            if attempt < self._max_attempts:
+                await asyncio.sleep(self._backoff * attempt)
+        return await self._dead_letter(message, envelope.type, last_error)
+
+    async def _apply_once(
+        self,
+        message: ReceivedMessage,
+        envelope: Envelope,
+        event: Event,
+        projector: Projector,
+        tracking_id: str,
+    ) -> None:
+        async def in_transaction(session: AsyncClientSession) -> None:
+            await self._tracking.insert_one(
+                {
+                    "_id": tracking_id,
+                    "group": self.group,
+                    "type": envelope.type,
+                    "topic": message.topic,
+                    "partition": message.partition,
+                    "offset": message.offset,
+                    "applied_at": datetime.now(UTC),
+                },
+                session=session,
+            )
+            await projector(envelope, event, session)
+
+        async with self._client.start_session() as session:
+            await session.with_transaction(in_transaction)
+
+    async def _dead_letter(self, message: ReceivedMessage, event_type: str, reason: str) -> Outcome:
+        log.error(
+            "%s dead-letters %s[%d]@%d: %s",
+            self.group,
+            message.topic,
+            message.partition,
+            message.offset,
+            reason,
+        )
+        await self._dead_letters.dead_letter(message, group=self.group, reason=reason)
+        return self._count(event_type, Outcome.DEAD_LETTERED)
+
+    def _count(self, event_type: str, outcome: Outcome) -> Outcome:
+        self._on_outcome(event_type, outcome)
+        return outcome

@@ -1,0 +1,119 @@
+"""The outbox relay: publishes stored events to Kafka in order and marks them published.
+
+At least once: an event is marked only after the broker confirmed it, so a relay killed
+between publish and mark publishes it again (consumers drop the duplicate by event id).
+
+A broker can come back without its log (Tansu keeps it in memory). The relay must notice
+*before* it publishes anything new, or new events would land ahead of the old ones they follow.
+So before each batch it compares the partitions' end offsets with marks it keeps in the store
+(per partition, where the broker put its last confirmed batch). A log that falls short of a mark
+means the broker forgot: every event goes back in the outbox and is published again, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from shared.eventstore.port import EventStore
+from shared.messaging.envelope import to_kafka_record
+from shared.messaging.publisher import OutboxPublisher
+
+log = logging.getLogger(__name__)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        store: EventStore,
+        publisher: OutboxPublisher,
+        *,
+        service: str,
+        topic: str,
+        batch_size: int = 500,
+        idle_seconds: float = 0.2,
+        broker_check_seconds: float = 2.0,
+        max_backoff_seconds: float = 5.0,
+    ) -> None:
+        self._store = store
+        self._publisher = publisher
+        self._service = service
+        self._topic = topic
+        self._batch_size = batch_size
+        self._idle_seconds = idle_seconds
+        self._broker_check_seconds = broker_check_seconds
+        self._max_backoff = max_backoff_seconds
+        self._wake = asyncio.Event()
+        self._marks: dict[int, int] | None = None
+        self.published_total = 0
+        self.refills = 0
+
+    def notify(self) -> None:
+        """Called after an append: publish now rather than at the next poll."""
+        self._wake.set()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch from the outbox; returns how many events went out."""
+        events = await self._store.unpublished(self._batch_size)
+        if not events:
+            return 0
+        if await self.refill_if_broker_lost_its_log():
+            events = await self._store.unpublished(self._batch_size)
+        records = [to_kafka_record(event, service=self._service) for event in events]
+        reached = await self._publisher.publish(self._topic, records)
+        await self._store.mark_published([event.event_id for event in events])
+        marks = await self._load_marks()
+        self._marks = {**marks, **{p: max(o, marks.get(p, 0)) for p, o in reached.items()}}
+        await self._store.save_broker_marks(self._topic, self._marks)
+        self.published_total += len(events)
+        return len(events)
+
+    async def refill_if_broker_lost_its_log(self) -> bool:
+        marks = await self._load_marks()
+        if not marks:
+            return False
+        ends = await self._publisher.end_offsets(self._topic)
+        if all(ends.get(partition, 0) >= mark for partition, mark in marks.items()):
+            return False
+        log.warning("the broker lost the log of %s: publishing every event again", self._topic)
+        await self._store.mark_all_unpublished()
+        self._marks = {}
+        await self._store.save_broker_marks(self._topic, {})
+        self.refills += 1
+        return True
+
+    async def _load_marks(self) -> dict[int, int]:
+        if self._marks is None:
+            self._marks = await self._store.load_broker_marks(self._topic)
+        return self._marks
+
+    async def backlog(self) -> int:
+        return len(await self._store.unpublished(self._batch_size))
+
+    async def run(self) -> None:
+        """Until cancelled. Failures are logged and retried with backoff: nothing is dropped."""
+        backoff = 0.1
+        next_check = 0.0
+        while True:
+            try:
+                if time.monotonic() >= next_check:
+                    await self.refill_if_broker_lost_its_log()
+                    next_check = time.monotonic() + self._broker_check_seconds
+                published = await self.publish_pending()
+                backoff = 0.1
+                if published == 0:
+                    await self._wait_for_work()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("relay of %s failed; retrying in %.1fs", self._topic, backoff)
+                next_check = 0.0
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff)
+
+    async def _wait_for_work(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=self._idle_seconds)
+        self._wake.clear()

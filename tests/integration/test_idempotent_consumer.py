@@ -1,0 +1,164 @@
+"""The idempotent consumer on a real broker and database: duplicates, poison, restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from faststream.kafka import KafkaBroker
+from pymongo import AsyncMongoClient
+
+from bensys.embedded import free_port, tansu
+from shared.eventstore.mongo import MongoEventStore
+from shared.messaging.consumer import IdempotentConsumer, Outcome
+from shared.messaging.envelope import to_kafka_record
+from shared.messaging.faststream_wiring import FastStreamDeadLetters, subscribe
+from shared.messaging.publisher import AiokafkaOutboxPublisher
+from shared.messaging.relay import OutboxRelay
+from shared.messaging.topics import dead_letter_topic, ensure_topics, topic_name
+from tests.integration.messaging_fixtures import (
+    META,
+    TEST_CATALOG,
+    CountingProjection,
+    ThingCounted,
+    read_topic,
+    things,
+)
+from tests.support import eventually
+
+pytestmark = pytest.mark.integration
+
+
+class Harness:
+    """A store with its relay, and a consumer group projecting the topic: one service's worth."""
+
+    def __init__(
+        self, client: AsyncMongoClient[dict[str, Any]], db: str, bootstrap: str, topic: str
+    ) -> None:
+        self.store = MongoEventStore(client, db)
+        self.projection = CountingProjection(client, db)
+        self.publisher = AiokafkaOutboxPublisher(bootstrap, request_timeout_ms=3000)
+        self.relay = OutboxRelay(
+            self.store, self.publisher, service="testing", topic=topic, broker_check_seconds=0.2
+        )
+        self.broker = KafkaBroker(bootstrap)
+        self.outcomes: list[Outcome] = []
+        self.consumer = IdempotentConsumer(
+            client=client,
+            database=db,
+            group=f"counter-{db}",
+            projectors={ThingCounted.ce_type(): self.projection.apply},
+            catalog=TEST_CATALOG,
+            dead_letters=FastStreamDeadLetters(self.broker),
+            max_attempts=2,
+            retry_backoff_seconds=0.01,
+            on_outcome=lambda _type, outcome: self.outcomes.append(outcome),
+        )
+        subscribe(self.broker, self.consumer, topic)
+
+
+@pytest.fixture
+async def harness(
+    mongo_client: AsyncMongoClient[dict[str, Any]],
+    db_name: str,
+    kafka_bootstrap: str,
+    namespace: str,
+) -> AsyncIterator[Harness]:
+    topic = topic_name(namespace, "testing")
+    await ensure_topics(kafka_bootstrap, [topic, dead_letter_topic(topic)], partitions=3)
+    h = Harness(mongo_client, db_name, kafka_bootstrap, topic)
+    await h.store.ensure_indexes()
+    await h.publisher.start()
+    await h.broker.start()
+    try:
+        yield h
+    finally:
+        await h.broker.stop()
+        await h.publisher.stop()
+
+
+async def test_the_same_event_delivered_twice_is_applied_once(harness: Harness) -> None:
+    # Given events published once by the relay
+    await harness.store.append("p1", 0, things(3), META)
+    await harness.relay.publish_pending()
+    # When every one of them is delivered again (a relay that died before marking)
+    records = [to_kafka_record(e, service="testing") for e in await harness.store.load("p1")]
+    await harness.publisher.publish(_topic(harness), records)
+    # Then each was applied exactly once, and the second deliveries were seen as duplicates
+    await eventually(
+        lambda: _async(harness.outcomes.count(Outcome.DUPLICATE)), lambda n: n == 3, what="dupes"
+    )
+    assert await harness.projection.seen() == {"p1": [0, 1, 2]}
+
+
+async def test_a_poison_message_goes_to_the_dead_letter_topic_and_the_consumer_goes_on(
+    harness: Harness, kafka_bootstrap: str
+) -> None:
+    # Given a good event, one the projection always refuses, a message that is no CloudEvent,
+    # and more good events after them, all for one person
+    await harness.store.append("p1", 0, things(3, poison_at=1), META)
+    await harness.relay.publish_pending()
+    await harness.broker.publish(b"not an event", _topic(harness), key=b"p1")
+    await harness.store.append("p1", 3, things(2, start=3), META)
+    await harness.relay.publish_pending()
+
+    # Then the good events are applied, in order, around the two bad ones
+    await eventually(harness.projection.seen, lambda s: s.get("p1") == [0, 2, 3, 4], what="good")
+    # And both bad messages are on the dead-letter topic, with the reason
+    dead = await read_topic(kafka_bootstrap, dead_letter_topic(_topic(harness)), expect=2)
+    reasons = sorted(dict(r.headers)["bensys_dlq_reason"].decode() for r in dead)
+    assert len(dead) == 2
+    assert "cannot be counted" in reasons[0]
+    assert "malformed envelope" in reasons[1]
+    assert all(dict(r.headers)["bensys_dlq_group"] == harness.consumer.group.encode() for r in dead)
+
+
+async def test_a_consumer_across_a_broker_restarted_empty_misses_nothing_and_doubles_nothing(
+    mongo_client: AsyncMongoClient[dict[str, Any]], db_name: str, namespace: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    server = tansu(port, tmp_path)
+    server.start()
+    bootstrap = f"127.0.0.1:{port}"
+    topic = topic_name(namespace, "testing")
+    await ensure_topics(bootstrap, [topic, dead_letter_topic(topic)], partitions=3)
+    h = Harness(mongo_client, db_name, bootstrap, topic)
+    await h.store.ensure_indexes()
+    await h.publisher.start()
+    await h.broker.start()
+    relay = asyncio.create_task(h.relay.run())
+    try:
+        await h.store.append("p1", 0, things(10), META)
+        h.relay.notify()
+        await eventually(h.projection.total, lambda n: n == 10, within=60, what="first ten")
+
+        # When the broker dies and comes back empty while more events are appended
+        server.kill()
+        await h.store.append("p1", 10, things(10, start=10), META)
+        await h.store.append("p2", 0, things(5), META)
+        server.start()
+        await ensure_topics(bootstrap, [topic, dead_letter_topic(topic)], partitions=3)
+        h.relay.notify()
+
+        # Then every event is applied exactly once, in each person's order
+        await eventually(h.projection.total, lambda n: n >= 25, within=90, what="all applied")
+        assert await h.projection.seen() == {"p1": list(range(20)), "p2": list(range(5))}
+    finally:
+        relay.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await relay
+        await h.broker.stop()
+        await h.publisher.stop()
+        server.stop()
+
+
+def _topic(harness: Harness) -> str:
+    return harness.relay._topic
+
+
+async def _async(value: int) -> int:
+    return value

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
-from bensys.embedded import free_port, mongo_url, secantus, tansu
+from bensys.embedded import ManagedProcess, free_port, mongo_url, secantus, tansu
 
 
 @dataclass(frozen=True)
@@ -105,3 +105,14 @@ def log_dir(tmp_path: Path) -> Path:
     path = tmp_path / "logs"
     path.mkdir()
     return path
+
+
+@pytest.fixture
+def private_broker(tmp_path: Path) -> Iterator[ManagedProcess]:
+    """A Tansu broker of the test's own, for tests that kill and restart it."""
+    broker = tansu(free_port(), tmp_path / "private-broker")
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()

@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
 
-from bensys.embedded import free_port, tansu
+from bensys.embedded import ManagedProcess
 from shared.eventstore.mongo import MongoEventStore
 from shared.messaging.consumer import IdempotentConsumer, Outcome
 from shared.messaging.envelope import to_kafka_record
@@ -118,12 +117,13 @@ async def test_a_poison_message_goes_to_the_dead_letter_topic_and_the_consumer_g
 
 
 async def test_a_consumer_across_a_broker_restarted_empty_misses_nothing_and_doubles_nothing(
-    mongo_client: AsyncMongoClient[dict[str, Any]], db_name: str, namespace: str, tmp_path: Path
+    mongo_client: AsyncMongoClient[dict[str, Any]],
+    db_name: str,
+    namespace: str,
+    private_broker: ManagedProcess,
 ) -> None:
-    port = free_port()
-    server = tansu(port, tmp_path)
-    server.start()
-    bootstrap = f"127.0.0.1:{port}"
+    server = private_broker
+    bootstrap = f"127.0.0.1:{server.port}"
     topic = topic_name(namespace, "testing")
     await ensure_topics(bootstrap, [topic, dead_letter_topic(topic)], partitions=3)
     h = Harness(mongo_client, db_name, bootstrap, topic)
@@ -153,7 +153,6 @@ async def test_a_consumer_across_a_broker_restarted_empty_misses_nothing_and_dou
             await relay
         await h.broker.stop()
         await h.publisher.stop()
-        server.stop()
 
 
 def _topic(harness: Harness) -> str:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient
 
-from bensys.embedded import free_port, tansu
+from bensys.embedded import ManagedProcess
 from shared.eventstore.mongo import MongoEventStore
 from shared.messaging.publisher import AiokafkaOutboxPublisher
 from shared.messaging.relay import OutboxRelay
@@ -93,13 +92,11 @@ async def test_a_relay_killed_between_publish_and_mark_publishes_again_and_loses
 
 
 async def test_a_broker_restarted_empty_mid_stream_is_refilled_with_everything(
-    store: MongoEventStore, namespace: str, tmp_path: Path
+    store: MongoEventStore, namespace: str, private_broker: ManagedProcess
 ) -> None:
     # Given a broker of this test's own and a running relay
-    port = free_port()
-    broker = tansu(port, tmp_path)
-    broker.start()
-    bootstrap = f"127.0.0.1:{port}"
+    broker = private_broker
+    bootstrap = f"127.0.0.1:{broker.port}"
     topic = topic_name(namespace, "registry")
     await ensure_topics(bootstrap, [topic], partitions=3)
     publisher = AiokafkaOutboxPublisher(bootstrap, request_timeout_ms=3000)
@@ -135,7 +132,6 @@ async def test_a_broker_restarted_empty_mid_stream_is_refilled_with_everything(
             await running
         await publisher.stop()
     records = await read_topic(bootstrap, topic, expect=25)
-    broker.stop()
     grouped = by_subject(records)
     assert grouped["p1"] == list(range(20))
     assert grouped["p2"] == list(range(5))

@@ -1,0 +1,48 @@
+"""Reporting routes. Partners get the small-cell-suppressed variant (ARCHITECTURE §4)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from services.reporting.projections import RegistrationCounts
+from shared.auth import Principal, Role, require_roles
+from shared.http.deps import Runtime
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+ReportReader = Annotated[
+    Principal, Depends(require_roles(Role.manager, Role.admin, Role.auditor, Role.partner))
+]
+
+
+@router.get("/registrations", summary="People registered, by site and sex")
+async def registrations(
+    runtime: Runtime,
+    principal: ReportReader,
+    site: Annotated[str | None, Query(description="Only this site")] = None,
+) -> dict[str, Any]:
+    rows = await RegistrationCounts(runtime.mongo, runtime.settings.database).rows(site)
+    if principal.role is Role.partner:
+        return suppress_small_cells(rows, runtime.settings.small_cell_threshold)
+    return {
+        "total": sum(row["count"] for row in rows),
+        "by_site_and_sex": rows,
+        "suppressed": False,
+    }
+
+
+def suppress_small_cells(rows: list[dict[str, Any]], threshold: int) -> dict[str, Any]:
+    """Counts below the threshold become ``"<N>"``; with any cell hidden, so is the total,
+    which would otherwise let the hidden cell be recomputed."""
+    shown = [
+        {**row, "count": row["count"] if row["count"] >= threshold else f"<{threshold}"}
+        for row in rows
+    ]
+    any_hidden = any(isinstance(row["count"], str) for row in shown)
+    total = sum(row["count"] for row in rows)
+    return {
+        "total": f"<{threshold}" if total < threshold else (None if any_hidden else total),
+        "by_site_and_sex": shown,
+        "suppressed": True,
+    }

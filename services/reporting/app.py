@@ -1,0 +1,29 @@
+from fastapi import FastAPI
+
+from services.reporting.api import router
+from services.reporting.projections import RegistrationCounts
+from services.reporting.settings import ReportingSettings
+from shared.contracts.catalog import CATALOG
+from shared.contracts.registry import MigrantRegistered
+from shared.http.app import create_service_app
+from shared.runtime import ServiceRuntime
+
+
+def wire(runtime: ServiceRuntime) -> None:
+    counts = RegistrationCounts(runtime.mongo, runtime.settings.database)
+    runtime.add_consumer(
+        "reporting",
+        {MigrantRegistered.ce_type(): counts.on_migrant_registered},
+        CATALOG,
+        "registry",
+    )
+
+
+def create_app(settings: ReportingSettings | None = None) -> FastAPI:
+    return create_service_app(
+        settings or ReportingSettings(),
+        title="BenSys reporting",
+        description="Read models built from every service's events: outputs and audit.",
+        routers=[router],
+        wire=wire,
+    )

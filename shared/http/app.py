@@ -1,0 +1,89 @@
+"""Builds a service's FastAPI app with everything every service shares.
+
+Auth, the error vocabulary, the "never collected" refusal, request telemetry, and the
+operations endpoints are installed here once, so no service can forget one of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from shared.auth import TokenVerifier
+from shared.http.errors import install_error_handlers
+from shared.http.middleware import RequestTelemetryMiddleware
+from shared.http.never_collected import NeverCollectedMiddleware
+from shared.http.ops import ops_router
+from shared.observability.logging import configure_logging
+from shared.observability.metrics import ServiceMetrics
+from shared.observability.tracing import configure_tracing
+from shared.policy import NeverCollectedPolicy
+from shared.runtime import ServiceRuntime
+from shared.settings import ServiceSettings
+
+Wiring = Callable[[ServiceRuntime], None]
+"""Registers a service's consumers on its runtime before it starts."""
+
+
+def create_service_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter] = (),
+    wire: Wiring | None = None,
+) -> FastAPI:
+    configure_logging(settings.service_name, settings.log_level)
+    configure_tracing(settings.service_name, otlp_endpoint=settings.otlp_endpoint)
+    metrics = ServiceMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = ServiceRuntime(settings, metrics)
+        if wire is not None:
+            wire(runtime)
+        await runtime.start()
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=title, description=description, version="1", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.token_verifier = TokenVerifier(
+        secret=settings.jwt_secret, algorithm=settings.jwt_algorithm, jwks_url=settings.jwt_jwks_url
+    )
+    install_error_handlers(app)
+    app.add_middleware(
+        NeverCollectedMiddleware, policy=NeverCollectedPolicy(settings.never_collected)
+    )
+    app.add_middleware(
+        RequestTelemetryMiddleware, metrics=metrics, tracer_name=f"bensys.{settings.service_name}"
+    )
+
+    async def database() -> None:
+        await _runtime(app).database_answers()
+
+    async def broker() -> None:
+        await _runtime(app).broker_answers()
+
+    app.include_router(
+        ops_router(
+            service=settings.service_name,
+            metrics=metrics,
+            readiness={"database": database, "broker": broker},
+        )
+    )
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def _runtime(app: FastAPI) -> ServiceRuntime:
+    runtime = getattr(app.state, "runtime", None)
+    if runtime is None:
+        raise RuntimeError("the service is still starting")
+    return runtime  # type: ignore[no-any-return]

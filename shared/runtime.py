@@ -1,0 +1,120 @@
+"""The composition root of a service: builds every client and port once, starts and stops them.
+
+Nothing here connects at import time (STYLE habit 12). A service's ``app`` module registers its
+consumers on the runtime before ``start``; handlers reach the runtime through the request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from faststream.kafka import KafkaBroker
+from pymongo import AsyncMongoClient
+
+from shared.contracts.catalog import EventCatalog
+from shared.crypto import MongoKeyVault, PersonalDataCipher
+from shared.eventstore.mongo import MongoEventStore
+from shared.messaging.consumer import IdempotentConsumer, Outcome, Projector
+from shared.messaging.faststream_wiring import FastStreamDeadLetters, subscribe
+from shared.messaging.publisher import AiokafkaOutboxPublisher
+from shared.messaging.relay import OutboxRelay
+from shared.messaging.topics import all_topics, ensure_topics
+from shared.observability.metrics import ServiceMetrics
+from shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+class ServiceRuntime:
+    def __init__(self, settings: ServiceSettings, metrics: ServiceMetrics) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+            settings.mongo_url, w=1 if settings.mongo_write_concern == "1" else "majority"
+        )
+        self.store = MongoEventStore(self.mongo, settings.database)
+        self.vault = MongoKeyVault(self.mongo, settings.vault_database, settings.master_key_bytes)
+        self.cipher = PersonalDataCipher(self.vault)
+        self.topic = settings.topic(settings.service_name)
+        self.publisher = AiokafkaOutboxPublisher(
+            settings.kafka_bootstrap,
+            acks=settings.kafka_acks,
+            enable_idempotence=settings.kafka_enable_idempotence,
+            client_id=f"bensys-{settings.service_name}-relay",
+        )
+        self.relay = OutboxRelay(
+            self.store,
+            self.publisher,
+            service=settings.service_name,
+            topic=self.topic,
+            batch_size=settings.relay_batch_size,
+            idle_seconds=settings.relay_idle_seconds,
+        )
+        self.broker = KafkaBroker(
+            settings.kafka_bootstrap, client_id=f"bensys-{settings.service_name}"
+        )
+        self.consumers: list[IdempotentConsumer] = []
+        self._relay_task: asyncio.Task[None] | None = None
+
+    def add_consumer(
+        self,
+        group: str,
+        projectors: Mapping[str, Projector],
+        catalog: EventCatalog,
+        *producers: str,
+    ) -> IdempotentConsumer:
+        """Project other services' topics into this service's database, exactly once."""
+        consumer = IdempotentConsumer(
+            client=self.mongo,
+            database=self.settings.database,
+            group=group,
+            projectors=projectors,
+            catalog=catalog,
+            dead_letters=FastStreamDeadLetters(self.broker),
+            max_attempts=self.settings.consumer_max_attempts,
+            retry_backoff_seconds=self.settings.consumer_retry_backoff_seconds,
+            on_outcome=lambda event_type, outcome: self._count(group, event_type, outcome),
+        )
+        subscribe(self.broker, consumer, *(self.settings.topic(p) for p in producers))
+        self.consumers.append(consumer)
+        return consumer
+
+    def _count(self, group: str, event_type: str, outcome: Outcome) -> None:
+        if outcome is Outcome.APPLIED:
+            self.metrics.consumer_processed.labels(group=group, type=event_type).inc()
+        elif outcome is Outcome.DUPLICATE:
+            self.metrics.consumer_duplicates.labels(group=group).inc()
+        elif outcome is Outcome.DEAD_LETTERED:
+            self.metrics.consumer_dead_lettered.labels(group=group).inc()
+
+    async def start(self) -> None:
+        await self.store.ensure_indexes()
+        await self.vault.ensure_indexes()
+        await ensure_topics(
+            self.settings.kafka_bootstrap,
+            all_topics(self.settings.topic_namespace),
+            partitions=self.settings.kafka_partitions,
+        )
+        await self.publisher.start()
+        await self.broker.start()
+        self._relay_task = asyncio.create_task(self.relay.run(), name="outbox-relay")
+        log.info("%s started", self.settings.service_name)
+
+    async def stop(self) -> None:
+        if self._relay_task is not None:
+            self._relay_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._relay_task
+        await self.broker.stop()
+        await self.publisher.stop()
+        await self.mongo.close()
+
+    async def database_answers(self) -> None:
+        await self.mongo.admin.command("ping")
+
+    async def broker_answers(self) -> None:
+        await self.publisher.end_offsets(self.topic)

@@ -53,12 +53,18 @@ class ServiceRuntime:
             topic=self.topic,
             batch_size=settings.relay_batch_size,
             idle_seconds=settings.relay_idle_seconds,
+            observe=self._observe_relay,
         )
         self.broker = KafkaBroker(
             settings.kafka_bootstrap, client_id=f"bensys-{settings.service_name}"
         )
         self.consumers: list[IdempotentConsumer] = []
         self._relay_task: asyncio.Task[None] | None = None
+
+    def _observe_relay(self, published: int, backlog: int) -> None:
+        """``backlog`` is what the last look at the outbox saw, capped at one batch."""
+        self.metrics.relay_published.inc(published)
+        self.metrics.relay_backlog.set(backlog)
 
     def add_consumer(
         self,

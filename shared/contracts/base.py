@@ -29,6 +29,12 @@ class Event(BaseModel):
         return self.model_dump(mode="json")
 
 
+class EventPart(BaseModel):
+    """A value nested inside events (a consent, an address): frozen and strict like them."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
 class Sealed(BaseModel):
     """A piece of personal data encrypted with its subject's own key (AES-256-GCM).
 

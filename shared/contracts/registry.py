@@ -11,19 +11,15 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from shared.contracts.base import Event, Sealed
+from shared.contracts.base import Event, EventPart, Sealed
 from shared.contracts.catalog import CATALOG
 
 Sex = Literal["female", "male", "other", "undisclosed"]
 ConsentPurpose = Literal["registration", "health_vaccination", "partner_referral"]
 
 
-class ConsentGiven(Event):
-    """Not an event of its own: the consent recorded as part of a registration."""
-
-    producer: ClassVar[str] = "registry"
-    event_type: ClassVar[str] = "ConsentGiven"
-    event_version: ClassVar[int] = 1
+class ConsentGiven(EventPart):
+    """The consent recorded as part of a registration."""
 
     purposes: tuple[ConsentPurpose, ...] = Field(description="What the person agreed to.")
     method: Literal["verbal", "written", "digital"] = Field(description="How consent was given.")

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 
 from shared.eventstore.port import EventStore
 from shared.messaging.envelope import to_kafka_record
@@ -36,6 +37,7 @@ class OutboxRelay:
         idle_seconds: float = 0.2,
         broker_check_seconds: float = 2.0,
         max_backoff_seconds: float = 5.0,
+        observe: Callable[[int, int], None] | None = None,
     ) -> None:
         self._store = store
         self._publisher = publisher
@@ -45,6 +47,7 @@ class OutboxRelay:
         self._idle_seconds = idle_seconds
         self._broker_check_seconds = broker_check_seconds
         self._max_backoff = max_backoff_seconds
+        self._observe = observe or (lambda _published, _backlog: None)
         self._wake = asyncio.Event()
         self._marks: dict[int, int] | None = None
         self.published_total = 0
@@ -57,6 +60,7 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """Publish one batch from the outbox; returns how many events went out."""
         events = await self._store.unpublished(self._batch_size)
+        self._observe(0, len(events))
         if not events:
             return 0
         if await self.refill_if_broker_lost_its_log():
@@ -68,6 +72,7 @@ class OutboxRelay:
         self._marks = {**marks, **{p: max(o, marks.get(p, 0)) for p, o in reached.items()}}
         await self._store.save_broker_marks(self._topic, self._marks)
         self.published_total += len(events)
+        self._observe(len(events), 0)
         return len(events)
 
     async def refill_if_broker_lost_its_log(self) -> bool:

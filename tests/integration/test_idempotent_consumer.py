@@ -9,9 +9,13 @@ from typing import Any
 
 import pytest
 from faststream.kafka import KafkaBroker
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pymongo import AsyncMongoClient
 
 from bensys.embedded import ManagedProcess
+from shared.eventstore.model import EventMetadata
 from shared.eventstore.mongo import MongoEventStore
 from shared.messaging.consumer import IdempotentConsumer, Outcome
 from shared.messaging.envelope import to_kafka_record
@@ -19,6 +23,7 @@ from shared.messaging.faststream_wiring import FastStreamDeadLetters, subscribe
 from shared.messaging.publisher import AiokafkaOutboxPublisher
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.topics import dead_letter_topic, ensure_topics, topic_name
+from shared.observability.tracing import configure_tracing, current_traceparent
 from tests.integration.messaging_fixtures import (
     META,
     TEST_CATALOG,
@@ -161,3 +166,29 @@ def _topic(harness: Harness) -> str:
 
 async def _async(value: int) -> int:
     return value
+
+
+async def test_the_trace_of_a_command_continues_in_the_consumer(harness: Harness) -> None:
+    # Given a command handled inside a span, its traceparent stored with the event
+    exporter = InMemorySpanExporter()
+    configure_tracing("test", exporter=exporter)
+    with trace.get_tracer("test").start_as_current_span("POST /migrants") as command_span:
+        metadata = EventMetadata(actor="tester", traceparent=current_traceparent())
+        await harness.store.append("p-traced", 0, things(1), metadata)
+    # When the relay publishes it and the consumer applies it
+    await harness.relay.publish_pending()
+
+    def consumer_spans() -> list[ReadableSpan]:
+        return [s for s in exporter.get_finished_spans() if s.kind is trace.SpanKind.CONSUMER]
+
+    spans = await eventually(lambda: _async_spans(consumer_spans()), bool, what="consumer span")
+    # Then the consumer's span is a child of the command's span, through the Kafka header
+    command = command_span.get_span_context()
+    assert spans[0].context is not None
+    assert spans[0].context.trace_id == command.trace_id
+    assert spans[0].parent is not None
+    assert spans[0].parent.span_id == command.span_id
+
+
+async def _async_spans(spans: list[ReadableSpan]) -> list[ReadableSpan]:
+    return spans

@@ -3,6 +3,7 @@ report, Ctrl-C, start again (the broker comes back empty), and find nothing lost
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -89,6 +90,18 @@ def bensys_up(tmp_path: Path) -> Iterator[RunningBenSys]:
         yield system
     finally:
         system.kill()
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_example(name: str) -> dict[str, Any]:
+    """The JSON block right after ``<!-- example: name -->`` in the README: docs that run."""
+    text = README.read_text()
+    start = text.index(f"<!-- example: {name} -->")
+    block = text[text.index("```json", start) + len("```json") : text.index("```\n", start + 30)]
+    parsed: dict[str, Any] = json.loads(block)
+    return parsed
 
 
 def auth(role: str, site: str | None = None) -> dict[str, str]:
@@ -222,7 +235,9 @@ def test_bad_input_gets_a_clear_4xx_and_stores_nothing(bensys_up: RunningBenSys)
     assert "registrar" in wrong_role.json()["error"]["message"]
     assert no_token.status_code == 401
 
-    # And a good registration after all that is the only one counted
-    httpx.post(url, json=person("G", "female", "Kdh Atoll"), headers=registrar).raise_for_status()
-    assert report_when(bensys_up, lambda r: r["total"] >= 1)["total"] == 1
+    # And the README's example, after all that, is the only registration counted
+    example = httpx.post(url, json=readme_example("register"), headers=registrar)
+    assert example.status_code == 201, example.text
+    report = report_when(bensys_up, lambda r: r["total"] >= 1)
+    assert report["by_site_and_sex"] == [{"site": "Kdh Atoll", "sex": "male", "count": 1}]
     assert bensys_up.interrupt() == 0

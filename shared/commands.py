@@ -18,6 +18,7 @@ from shared.auth import Principal
 from shared.contracts.base import Event
 from shared.errors import Invalid
 from shared.eventstore.model import CommandRecord, DuplicateCommand, EventMetadata, PendingEvent
+from shared.eventstore.port import InlineProjection
 from shared.observability.tracing import current_traceparent
 from shared.runtime import ServiceRuntime
 
@@ -58,6 +59,7 @@ async def append_decided(
     command: str | None = None,
     request_fingerprint: str = "",
     subject: str | None = None,
+    inline: InlineProjection | None = None,
 ) -> dict[str, Any]:
     """Append ``events``; return ``answer(new_version)``, or the first answer of a retry."""
     metadata = EventMetadata(
@@ -71,7 +73,9 @@ async def append_decided(
     pending = [PendingEvent(type=e.ce_type(), data=e.to_data(), subject=subject) for e in events]
     record = None if command is None else CommandRecord(command, request_fingerprint, result)
     try:
-        await runtime.store.append(stream_id, expected_version, pending, metadata, command=record)
+        await runtime.store.append(
+            stream_id, expected_version, pending, metadata, command=record, inline=inline
+        )
     except DuplicateCommand as duplicate:
         return _same_request(duplicate.record, request_fingerprint)
     for event in events:

@@ -16,6 +16,7 @@ from shared.eventstore.model import (
     StoredEvent,
     utc_now,
 )
+from shared.eventstore.port import InlineProjection
 
 
 class InMemoryEventStore:
@@ -35,6 +36,7 @@ class InMemoryEventStore:
         metadata: EventMetadata,
         *,
         command: CommandRecord | None = None,
+        inline: InlineProjection | None = None,
     ) -> list[StoredEvent]:
         async with self._lock:
             if command is not None and command.command_id in self._commands:
@@ -51,6 +53,8 @@ class InMemoryEventStore:
                 metadata=metadata,
                 occurred_at=utc_now(),
             )
+            if inline is not None:
+                await inline(None, stored)
             self._streams[stream_id] = [*stream, *stored]
             self._log.extend(stored)
             if command is not None:

@@ -29,6 +29,7 @@ from shared.eventstore.model import (
     StoredEvent,
     utc_now,
 )
+from shared.eventstore.port import InlineProjection
 
 Document = dict[str, Any]
 
@@ -60,6 +61,7 @@ class MongoEventStore:
         metadata: EventMetadata,
         *,
         command: CommandRecord | None = None,
+        inline: InlineProjection | None = None,
     ) -> list[StoredEvent]:
         async def in_transaction(session: AsyncClientSession) -> list[StoredEvent]:
             return await self._append_in(
@@ -69,6 +71,7 @@ class MongoEventStore:
                 events=events,
                 metadata=metadata,
                 command=command,
+                inline=inline,
             )
 
         try:
@@ -93,6 +96,7 @@ class MongoEventStore:
         events: Sequence[PendingEvent],
         metadata: EventMetadata,
         command: CommandRecord | None,
+        inline: InlineProjection | None,
     ) -> list[StoredEvent]:
         if command is not None:
             await self._commands.insert_one(
@@ -126,6 +130,8 @@ class MongoEventStore:
             occurred_at=utc_now(),
         )
         await self._events.insert_many([_to_document(e) for e in stored], session=session)
+        if inline is not None:
+            await inline(session, stored)
         return stored
 
     async def _current_version(self, stream_id: str) -> int:

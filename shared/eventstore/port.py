@@ -8,10 +8,14 @@ relay marks it published once the broker has it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
 
 from shared.eventstore.model import CommandRecord, EventMetadata, PendingEvent, StoredEvent
+
+InlineProjection = Callable[[Any, list[StoredEvent]], Awaitable[None]]
+"""Writes a service's own read model in the append's transaction (the session, or None in
+memory), so the model can never disagree with the events it was built from."""
 
 
 class EventStore(Protocol):
@@ -23,6 +27,7 @@ class EventStore(Protocol):
         metadata: EventMetadata,
         *,
         command: CommandRecord | None = None,
+        inline: InlineProjection | None = None,
     ) -> list[StoredEvent]:
         """Append after ``expected_version`` (0 for a new stream), atomically with ``command``.
 

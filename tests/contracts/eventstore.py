@@ -14,6 +14,7 @@ from shared.eventstore.model import (
     DuplicateCommand,
     EventMetadata,
     PendingEvent,
+    StoredEvent,
 )
 from shared.eventstore.port import EventStore
 
@@ -119,3 +120,21 @@ class EventStoreContract:
         assert await store.published_count() == 2
         assert await store.mark_all_unpublished() == 2
         assert [e.event_id for e in await store.unpublished(100)] == ids
+
+    async def test_an_inline_projection_commits_with_the_events_or_not_at_all(
+        self, store: EventStore
+    ) -> None:
+        stream = new_stream()
+        projected: list[int] = []
+
+        async def project(_session: object, events: list[StoredEvent]) -> None:
+            projected.extend(e.version for e in events)
+
+        async def refuse(_session: object, _events: list[StoredEvent]) -> None:
+            raise ValueError("the index refused it")
+
+        await store.append(stream, 0, pending(2), META, inline=project)
+        assert projected == [1, 2]
+        with pytest.raises(ValueError, match="refused"):
+            await store.append(stream, 2, pending(1), META, inline=refuse)
+        assert [e.version for e in await store.load(stream)] == [1, 2]

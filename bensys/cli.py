@@ -1,6 +1,7 @@
 """``bensys``: the operations of BenSys from a terminal.
 
-``bensys up`` starts the whole system; ``bensys token`` mints a development token for a role.
+``bensys up`` starts the whole system; ``bensys token`` mints a development token for a role;
+``bensys import migrants FILE`` registers people from a KoBoToolbox export or spreadsheet.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from bensys import import_command
 from bensys.stack import DEFAULT_SERVICE_PORTS, SERVICES, PortInUse, Stack, StackConfig
 from shared.auth import Role, mint_token
 from shared.settings import DEV_JWT_SECRET
@@ -44,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     docs = commands.add_parser("docs", help="regenerate the event contracts under docs/")
     docs.add_argument("--out", type=Path, default=Path("docs"))
     docs.set_defaults(handler=_docs)
+
+    import_command.add_parser(commands)
 
     args = parser.parse_args(argv)
     code: int = args.handler(args)

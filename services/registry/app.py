@@ -1,8 +1,16 @@
 from fastapi import FastAPI
 
-from services.registry.api import router
+from services.registry import api, consent_api, disclosures_api, duplicates_api, imports_api
+from services.registry.context import Registry
 from services.registry.settings import RegistrySettings
 from shared.http.app import create_service_app
+from shared.runtime import ServiceRuntime
+
+
+async def on_start(app: FastAPI, runtime: ServiceRuntime) -> None:
+    registry = Registry.on(runtime)
+    await registry.people.ensure_indexes()
+    app.state.registry = registry
 
 
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:
@@ -10,5 +18,12 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         settings or RegistrySettings(),
         title="BenSys registry",
         description="Registers migrants with their consent and guards their personal data.",
-        routers=[router],
+        routers=[
+            api.router,
+            consent_api.router,
+            duplicates_api.router,
+            disclosures_api.router,
+            imports_api.router,
+        ],
+        on_start=on_start,
     )

@@ -6,7 +6,7 @@ operations endpoints are installed here once, so no service can forget one of th
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
@@ -25,6 +25,8 @@ from shared.settings import ServiceSettings
 
 Wiring = Callable[[ServiceRuntime], None]
 """Registers a service's consumers on its runtime before it starts."""
+StartHook = Callable[[FastAPI, ServiceRuntime], Awaitable[None]]
+"""Runs once the runtime has started: a service's own indexes and handler context."""
 
 
 def create_service_app(
@@ -34,6 +36,7 @@ def create_service_app(
     description: str,
     routers: Sequence[APIRouter] = (),
     wire: Wiring | None = None,
+    on_start: StartHook | None = None,
 ) -> FastAPI:
     configure_logging(settings.service_name, settings.log_level)
     configure_tracing(settings.service_name, otlp_endpoint=settings.otlp_endpoint)
@@ -45,6 +48,8 @@ def create_service_app(
         if wire is not None:
             wire(runtime)
         await runtime.start()
+        if on_start is not None:
+            await on_start(app, runtime)
         app.state.runtime = runtime
         try:
             yield

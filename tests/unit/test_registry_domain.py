@@ -6,10 +6,22 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from services.registry.domain import Migrant, RegisterMigrant, decide_register, evolve
+from services.registry.domain import (
+    Migrant,
+    RegisterMigrant,
+    decide_correct,
+    decide_erase,
+    decide_mark_distinct,
+    decide_merge,
+    decide_record_consent,
+    decide_register,
+    decide_unmerge,
+    decide_withdraw_consent,
+    evolve,
+)
 from shared.contracts.base import Sealed
 from shared.contracts.registry import ConsentGiven, MigrantRegistered
-from shared.errors import Conflict, Invalid
+from shared.errors import Conflict, Gone, Invalid
 from shared.settings import DEFAULT_SITES
 
 SEALED = Sealed(kid="m-1", iv="aXY", ct="Y3Q")
@@ -41,7 +53,13 @@ def test_a_consenting_person_is_registered_with_an_age_band_not_a_birth_date() -
     assert event.age_band == "35-44"
     assert event.date_of_birth == SEALED  # the exact date travels only sealed
     assert event.registered_by == "registrar-1"
-    assert evolve(Migrant(), event) == Migrant(version=1, registered=True)
+    state = evolve(Migrant(), event)
+    assert (state.version, state.registered, state.consents) == (
+        1,
+        True,
+        frozenset({"registration"}),
+    )
+    assert state.sealed["full_name"] == SEALED
 
 
 def test_no_registration_without_consent_to_registration() -> None:
@@ -70,3 +88,64 @@ def test_a_person_without_a_known_birth_date_has_an_unknown_age_band() -> None:
 def test_the_same_person_cannot_be_registered_twice() -> None:
     with pytest.raises(Conflict):
         decide_register(Migrant(version=1, registered=True), command(), sites=DEFAULT_SITES)
+
+
+def registered(migrant_id: str = "m-1") -> Migrant:
+    [event] = decide_register(Migrant(), command(migrant_id=migrant_id), sites=DEFAULT_SITES)
+    return evolve(Migrant(migrant_id=migrant_id), event)
+
+
+def test_consent_is_recorded_once_and_withdrawn_per_purpose() -> None:
+    state = registered()
+    [recorded] = decide_record_consent(
+        state, "partner_referral", method="verbal", notice_language="bn", by="r", at=NOW
+    )
+    state = evolve(state, recorded)
+    assert state.consents == {"registration", "partner_referral"}
+    assert (
+        decide_record_consent(
+            state, "partner_referral", method="verbal", notice_language="bn", by="r", at=NOW
+        )
+        == []
+    )
+    [withdrawn] = decide_withdraw_consent(state, "partner_referral", by="r", at=NOW)
+    assert evolve(state, withdrawn).consents == {"registration"}
+    with pytest.raises(Invalid, match="erase"):
+        decide_withdraw_consent(state, "registration", by="r", at=NOW)
+
+
+def test_a_correction_names_only_what_changed() -> None:
+    state = registered()
+    [event] = decide_correct(
+        state, {"site": "Seenu Atoll", "sex": "female"}, by="r", at=NOW, sites=DEFAULT_SITES
+    )
+    assert event.corrected_fields == ("site",)
+    assert evolve(state, event).clear["site"] == "Seenu Atoll"
+    assert decide_correct(state, {"sex": "female"}, by="r", at=NOW, sites=DEFAULT_SITES) == []
+
+
+def test_merges_point_to_the_survivor_and_are_undone_only_by_a_new_event() -> None:
+    a, b = registered("a"), registered("b")
+    [merged] = decide_merge(a, b, score=0.9, reason="same phone", by="r", at=NOW)
+    a = evolve(a, merged)
+    assert a.merged_into == "b"
+    with pytest.raises(Conflict, match="merged into b"):
+        a.require_active()
+    [unmerged] = decide_unmerge(a, reason="brothers", by="r", at=NOW)
+    a = evolve(a, unmerged)
+    [distinct] = decide_mark_distinct(a, b, reason="brothers", by="r", at=NOW)
+    a = evolve(a, distinct)
+    with pytest.raises(Conflict, match="different people"):
+        decide_merge(a, b, score=0.9, reason="again", by="r", at=NOW)
+    with pytest.raises(Invalid):
+        decide_merge(b, b, score=1.0, reason="self", by="r", at=NOW)
+
+
+def test_an_erased_person_keeps_no_sealed_data_in_state_and_refuses_further_work() -> None:
+    state = registered()
+    [erased] = decide_erase(state, reason="person_request", by="admin", at=NOW)
+    state = evolve(state, erased)
+    assert state.sealed == {}
+    assert decide_erase(state, reason="person_request", by="admin", at=NOW) == []
+    with pytest.raises(Gone):
+        decide_correct(state, {"site": "Kdh Atoll"}, by="r", at=NOW, sites=DEFAULT_SITES)

@@ -1,0 +1,40 @@
+"""What registry handlers reach beyond the shared runtime: its settings, index and indexer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from services.registry.matching import BlindIndexer, blind_index_key
+from services.registry.people import PeopleIndex
+from services.registry.settings import RegistrySettings
+from shared.runtime import ServiceRuntime
+
+
+@dataclass(frozen=True)
+class Registry:
+    runtime: ServiceRuntime
+    settings: RegistrySettings
+    people: PeopleIndex
+    indexer: BlindIndexer
+
+    @classmethod
+    def on(cls, runtime: ServiceRuntime) -> Registry:
+        settings = runtime.settings
+        assert isinstance(settings, RegistrySettings)
+        return cls(
+            runtime=runtime,
+            settings=settings,
+            people=PeopleIndex(runtime.mongo, settings.database),
+            indexer=BlindIndexer(blind_index_key(settings.master_key_bytes)),
+        )
+
+
+def get_registry(request: Request) -> Registry:
+    registry: Registry = request.app.state.registry
+    return registry
+
+
+RegistryDep = Annotated[Registry, Depends(get_registry)]

@@ -1,0 +1,180 @@
+"""The people index: one document of blind keys per registered person, for duplicates and search.
+
+It holds no plaintext: hashes of names, initials, phone and document, and birth year and
+nationality in the clear (see ``matching``). Erasing or merging a person deletes their document,
+and nothing readable was ever in it.
+
+How people are looked up matters more than how they are scored. Everyone who shares a name
+token is far too many: a tenth of a registry may share "muhammad", and "karim" alone is
+thousands of people at 100,000, each read costing the server a document. So each person is
+found through ``block``: their name blocks (``matching.NameBlocks``: pairs of words, words with
+initials) both as they are and bound to their birth year. A duplicate check looks within a year
+either side (and among people whose year is unknown): a name match with known years further
+apart scores below ``matching.BLOCKING_FLOOR``, so at the usual thresholds nothing is lost, and
+below it the check looks across all years. Search knows no year and uses the narrowest blocks.
+
+Phone and document are looked up on their own fields, so a crowd of namesakes can never push a
+person sharing the phone out of the candidates. Every lookup is an equality or ``$in`` on one
+indexed field, which the server answers from its index; an ``$or`` would scan the collection.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import Any
+
+from pymongo import ASCENDING, AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
+
+from services.registry.matching import BLOCKING_FLOOR, DuplicateMatch, PersonKeys, score
+
+COLLECTION = "people_index"
+CANDIDATE_LIMIT = 500
+"""Most people one name lookup may bring back: bounds the work, whatever the names."""
+STRONG_LIMIT = 50
+"""Most people sharing one phone or document: a household phone is shared, not a village's."""
+SEARCH_THRESHOLD = 0.3
+UNKNOWN_YEAR = "?"
+
+Document = dict[str, Any]
+_SCORED_FIELDS = {
+    "name_tokens": 1,
+    "name_initials": 1,
+    "initials_only": 1,
+    "common_tokens": 1,
+    "birth_year": 1,
+    "nationality": 1,
+    "phone": 1,
+    "document": 1,
+}
+
+
+def _bound(block: str, year: int | str) -> str:
+    """A name block tied to a birth year. ``block`` is already an HMAC, so hashing it with the
+    year needs no secret of its own: without the index key nobody can compute either."""
+    return hashlib.sha256(f"{block}\x1f{year}".encode()).hexdigest()
+
+
+def _year_of(keys: PersonKeys) -> int | str:
+    return UNKNOWN_YEAR if keys.birth_year is None else keys.birth_year
+
+
+def index_document(keys: PersonKeys) -> Document:
+    """The document ``PeopleIndex.put`` writes for ``keys`` (bulk loaders write the same).
+
+    ``block`` holds the name blocks as they are, for lookups across all years; ``near`` the
+    same bound to the birth year, for duplicate checks. Two fields rather than one, because
+    the server compares every probe with every element of a candidate's array: short arrays
+    keep each lookup cheap.
+    """
+    year = _year_of(keys)
+    blocks = keys.blocks
+    return {
+        "_id": keys.migrant_id,
+        "name_tokens": sorted(keys.name_tokens),
+        "name_initials": sorted(keys.name_initials),
+        "initials_only": sorted(keys.initials_only),
+        "common_tokens": sorted(keys.common_tokens),
+        "block": sorted(blocks.stored),
+        "near": sorted(_bound(b, year) for b in blocks.stored | blocks.stored_in_year),
+        "birth_year": keys.birth_year,
+        "nationality": keys.nationality,
+        "phone": keys.phone,
+        "document": keys.document,
+    }
+
+
+def _keys_from(document: Document) -> PersonKeys:
+    return PersonKeys(
+        migrant_id=str(document["_id"]),
+        name_tokens=frozenset(document.get("name_tokens") or ()),
+        name_initials=frozenset(document.get("name_initials") or ()),
+        initials_only=frozenset(document.get("initials_only") or ()),
+        common_tokens=frozenset(document.get("common_tokens") or ()),
+        birth_year=document.get("birth_year"),
+        nationality=document.get("nationality"),
+        phone=document.get("phone"),
+        document=document.get("document"),
+    )
+
+
+def _name_lookups(keys: PersonKeys, *, any_year: bool) -> list[Document]:
+    """The queries that find ``keys``'s namesakes.
+
+    With a birth year: every probe, within a year either side or with no year recorded.
+    Without one (search, a registration without even an approximate year, a threshold below
+    ``BLOCKING_FLOOR``): only the narrowest probes, since across all years the broad ones
+    would bring back every Mohammed Karim there is; and a one-word name among all tokens.
+    """
+    blocks = keys.blocks
+    if not any_year and keys.birth_year is not None:
+        years: list[int | str] = [keys.birth_year + d for d in (-1, 0, 1)]
+        years.append(UNKNOWN_YEAR)
+        near = sorted(_bound(probe, year) for probe in blocks.probes for year in years)
+        return [{"near": {"$in": near}}] if near else []
+    lookups: list[Document] = []
+    if blocks.narrow:
+        lookups.append({"block": {"$in": sorted(blocks.narrow)}})
+    if blocks.lone_tokens:
+        lookups.append({"name_tokens": {"$in": sorted(blocks.lone_tokens)}})
+    return lookups
+
+
+class PeopleIndex:
+    """Blind keys of every registered person, on ``people_index`` in the registry's database."""
+
+    def __init__(self, client: AsyncMongoClient[Document], database: str) -> None:
+        self._people: AsyncCollection[Document] = client[database][COLLECTION]
+
+    async def ensure_indexes(self) -> None:
+        # Only what lookups use: every index entry costs every registration. Initials alone
+        # would match thousands; they are reached through the name blocks.
+        for field in ("near", "block", "name_tokens", "phone", "document"):
+            await self._people.create_index([(field, ASCENDING)])
+
+    async def put(self, keys: PersonKeys, *, session: AsyncClientSession | None = None) -> None:
+        """Add or replace a person's entry; inside the registration's transaction when given."""
+        await self._people.replace_one(
+            {"_id": keys.migrant_id}, index_document(keys), upsert=True, session=session
+        )
+
+    async def remove(self, migrant_id: str, *, session: AsyncClientSession | None = None) -> None:
+        """Take a person out (erasure, or absorbed by a merge): they can no longer be found."""
+        await self._people.delete_one({"_id": migrant_id}, session=session)
+
+    async def likely_duplicates(
+        self, keys: PersonKeys, *, threshold: float = 0.5, limit: int = 10
+    ) -> list[DuplicateMatch]:
+        """People who may be ``keys``'s person, best first, scoring at least ``threshold``."""
+        candidates = await self._candidates(keys, any_year=threshold < BLOCKING_FLOOR)
+        return _ranked(keys, candidates, threshold=threshold, limit=limit)
+
+    async def search(self, keys: PersonKeys, *, limit: int = 20) -> list[DuplicateMatch]:
+        """``GET /migrants?q=``: people matching a name, phone or document, best first."""
+        candidates = await self._candidates(keys, any_year=True)
+        return _ranked(keys, candidates, threshold=SEARCH_THRESHOLD, limit=limit)
+
+    async def _candidates(self, keys: PersonKeys, *, any_year: bool) -> list[PersonKeys]:
+        found: dict[str, Document] = {}
+        for field, value in (("phone", keys.phone), ("document", keys.document)):
+            if value:
+                await self._collect(found, {field: value}, STRONG_LIMIT)
+        for lookup in _name_lookups(keys, any_year=any_year):
+            await self._collect(found, lookup, CANDIDATE_LIMIT)
+        found.pop(keys.migrant_id, None)
+        return [_keys_from(document) for document in found.values()]
+
+    async def _collect(self, found: dict[str, Document], query: Document, limit: int) -> None:
+        # +1: the person asking may be among them and is dropped afterwards
+        async for document in self._people.find(query, _SCORED_FIELDS, limit=limit + 1):
+            found.setdefault(str(document["_id"]), document)
+
+
+def _ranked(
+    keys: PersonKeys, candidates: Iterable[PersonKeys], *, threshold: float, limit: int
+) -> list[DuplicateMatch]:
+    matches = [m for m in (score(keys, c) for c in candidates) if m.score >= threshold]
+    matches.sort(key=lambda m: (-m.score, m.migrant_id))
+    return matches[:limit]

@@ -4,7 +4,6 @@ from services.reporting.api import router
 from services.reporting.projections import RegistrationCounts
 from services.reporting.settings import ReportingSettings
 from shared.contracts.catalog import CATALOG
-from shared.contracts.registry import MigrantRegistered
 from shared.http.app import create_service_app
 from shared.runtime import ServiceRuntime
 
@@ -13,7 +12,7 @@ def wire(runtime: ServiceRuntime) -> None:
     counts = RegistrationCounts(runtime.mongo, runtime.settings.database)
     runtime.add_consumer(
         "reporting",
-        {MigrantRegistered.ce_type(): counts.on_migrant_registered},
+        counts.projectors(),
         CATALOG,
         "registry",
     )

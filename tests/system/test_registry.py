@@ -131,6 +131,8 @@ def test_register_find_correct_and_resolve_duplicates(bensys_up: RunningBenSys) 
         f"{bensys_up.registry}/migrants/{second_id}", headers=auth("registrar")
     ).json()
     assert absorbed["merged_into"] == first_id
+    # Reports count one person for the merged pair
+    wait_for_report_total(bensys_up, 1)
     assert (
         httpx.get(
             f"{bensys_up.registry}/migrants/{first_id}/duplicates", headers=auth("registrar")
@@ -140,6 +142,7 @@ def test_register_find_correct_and_resolve_duplicates(bensys_up: RunningBenSys) 
     # Reversible only by a new event
     undone = post(bensys_up, f"/migrants/{second_id}/unmerge", {"reason": "brothers, not one man"})
     assert undone.status_code == 200
+    wait_for_report_total(bensys_up, 2)
     distinct = post(
         bensys_up,
         f"/migrants/{second_id}/distinct",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import Request
 
@@ -52,7 +52,7 @@ async def record_read(
     migrant_id: str,
     *,
     purpose: str,
-    result: str,
+    result: Literal["shown", "erased"],
 ) -> None:
     """ARCHITECTURE §5: every read of personal data is itself an event, on ``reads:<id>``."""
     event = PersonalDataRead(
@@ -60,7 +60,7 @@ async def record_read(
         reader=principal.subject,
         role=principal.role.value,
         purpose=purpose,
-        result=result,  # type: ignore[arg-type]  # "shown" or "erased", from our own code
+        result=result,
         read_at=utc_now(),
     )
     expected = 0

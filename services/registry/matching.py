@@ -289,21 +289,27 @@ class NameBlocks:
 
     Sharing "muhammad" says nothing and sharing "karim" little, but two words given together
     in one name are rare. So people are found by pairs of words, by a distinctive word with
-    the initial of another full word (so "M. Karim" finds "Mohammed Karim"), and, for names
-    with one distinctive word, by that word. All are hex HMACs.
+    the initial of another full word (so "M. Karim" finds "Mohammed Karim"), and, when their
+    name has a single distinctive word, by that word ("alone"). All are hex HMACs.
 
-    ``stored`` is what a person is found by, ``probes`` what a query for them looks up.
-    ``stored_in_year`` (every distinctive word) serves only queries made of one distinctive
-    word, and only within birth years: across all years it would be everyone called Karim.
-    ``narrow`` is the most selective part of ``probes``, for lookups across all years, and
-    ``lone_tokens`` the word of a one-word name (search looks those up among all tokens).
+    ``stored`` is what a person is found by. A query looks up, most selective first:
+    ``pairs`` (only its most selective kind: two distinctive words if it has them, else a
+    distinctive word with a common word or with an initial it was given, else two common
+    words), then ``alone`` (people whose one distinctive word is one of ours: they have no
+    pair to share), then, for a name of one word, ``one_word`` (everyone with that word, which
+    only works within birth years, from ``stored_in_year``). Search also looks a one-word name's
+    ``lone_tokens`` up among all name tokens. ``specific`` says the name has two distinctive
+    words: without a birth year, someone sharing only one of them cannot reach the usual
+    threshold on the name alone, so ``alone`` need not be read across all years.
     """
 
     stored: frozenset[str] = frozenset()
     stored_in_year: frozenset[str] = frozenset()
-    probes: frozenset[str] = frozenset()
-    narrow: frozenset[str] = frozenset()
+    pairs: frozenset[str] = frozenset()
+    alone: frozenset[str] = frozenset()
+    one_word: frozenset[str] = frozenset()
     lone_tokens: frozenset[str] = frozenset()
+    specific: bool = False
 
 
 @dataclass(frozen=True)
@@ -340,6 +346,9 @@ class BlindIndexer:
         message = f"{kind}\x1f{value}".encode()
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()
 
+    def _blocks(self, blocks: Iterable[str]) -> frozenset[str]:
+        return frozenset(self._mac("block", b) for b in blocks)
+
     def keys_for(
         self,
         *,
@@ -373,11 +382,13 @@ class BlindIndexer:
             document=self._mac("document", document) if document else None,
             common_tokens=frozenset(self._mac("token", t) for t in tokens & COMMON_TOKENS),
             blocks=NameBlocks(
-                stored=frozenset(self._mac("block", b) for b in blocks.stored),
-                stored_in_year=frozenset(self._mac("block", b) for b in blocks.stored_in_year),
-                probes=frozenset(self._mac("block", b) for b in blocks.probes),
-                narrow=frozenset(self._mac("block", b) for b in blocks.narrow()),
+                stored=self._blocks(blocks.stored),
+                stored_in_year=self._blocks(blocks.stored_in_year),
+                pairs=self._blocks(blocks.pairs()),
+                alone=self._blocks(blocks.alone),
+                one_word=self._blocks(blocks.one_word),
                 lone_tokens=frozenset(self._mac("token", t) for t in blocks.lone_tokens),
+                specific=blocks.specific,
             ),
         )
 
@@ -388,10 +399,11 @@ class _Blocks:
     def __init__(self) -> None:
         self.stored: set[str] = set()
         self.stored_in_year: set[str] = set()
-        self.probes: set[str] = set()
+        self.alone: set[str] = set()
+        self.one_word: set[str] = set()
         self.lone_tokens: set[str] = set()
-        # probes from most to least selective: two distinctive words; one with a common word,
-        # an initial or alone; two common words ("Md. Hossain")
+        # from most to least selective: two distinctive words; one with a common word or with
+        # an initial we were given; two common words ("Md. Hossain")
         self._tiers: tuple[set[str], set[str], set[str]] = (set(), set(), set())
 
     def add_name(self, parts: Sequence[NamePart]) -> None:
@@ -401,35 +413,49 @@ class _Blocks:
         given_initials = sorted({p.canonical for p in parts if p.bare})
         both_distinctive = {_pair(a, b) for a, b in combinations(distinctive, 2)}
         with_common = {_pair(d, c) for d in distinctive for c in common}
-        # two common words pair only when there is nothing better: "Md. Hossain"
         only_common = set() if distinctive else {_pair(a, b) for a, b in combinations(common, 2)}
         word_initials = {  # a distinctive word with another full word's initial
-            f"initial\x1e{word}\x1e{letter}"
+            _initial(word, letter)
             for word in distinctive
             for other in parts
             if not other.bare and other.canonical != word
             for letter in other.initials
         }
-        initials_probes = {  # our "M." may stand for any of their words
-            f"initial\x1e{word}\x1e{letter}" for word in distinctive for letter in given_initials
+        initial_probes = {  # our "M." may stand for any of their words starting with M
+            _initial(word, letter) for word in distinctive for letter in given_initials
         }
-        alone = {f"alone\x1e{word}" for word in distinctive}
-        pairs = both_distinctive | with_common | only_common
-        self.stored |= pairs | word_initials
-        self.probes |= pairs | initials_probes | alone
+        self.stored |= both_distinctive | with_common | only_common | word_initials
+        self.stored_in_year.update(_has(word) for word in distinctive)
+        self.alone.update(_alone(word) for word in distinctive)
         self._tiers[0].update(both_distinctive)
-        self._tiers[1].update(with_common | initials_probes | alone)
+        self._tiers[1].update(with_common | initial_probes)
         self._tiers[2].update(only_common)
-        self.stored_in_year.update(f"has\x1e{word}" for word in distinctive)
         if len(distinctive) == 1:
             # the one distinctive word stands for the person: "Karim", "M. Karim", "Md. Karim
-            # Hossain" are all found by anyone with a Karim in their name, and find them
-            self.stored.add(f"alone\x1e{distinctive[0]}")
-            self.probes.add(f"has\x1e{distinctive[0]}")
+            # Hossain" are found by anyone with a Karim in their name
+            self.stored.add(_alone(distinctive[0]))
             self.lone_tokens.add(distinctive[0])
+            if len(parts) == 1:  # "Karim" and nothing else: every Karim of those years
+                self.one_word.add(_has(distinctive[0]))
 
-    def narrow(self) -> set[str]:
-        return next((set(tier) for tier in self._tiers if tier), set())
+    def pairs(self) -> set[str]:
+        return next((tier for tier in self._tiers if tier), set())
+
+    @property
+    def specific(self) -> bool:
+        return bool(self._tiers[0])
+
+
+def _has(word: str) -> str:
+    return f"has\x1e{word}"
+
+
+def _alone(word: str) -> str:
+    return f"alone\x1e{word}"
+
+
+def _initial(word: str, letter: str) -> str:
+    return f"initial\x1e{word}\x1e{letter}"
 
 
 def _pair(a: str, b: str) -> str:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from enum import Enum
 from typing import Any
 
 from pymongo import ASCENDING, AsyncMongoClient
@@ -100,24 +101,41 @@ def _keys_from(document: Document) -> PersonKeys:
     )
 
 
-def _name_lookups(keys: PersonKeys, *, any_year: bool) -> list[Document]:
-    """The queries that find ``keys``'s namesakes.
+class Reach(Enum):
+    """How widely to look for namesakes."""
 
-    With a birth year: every probe, within a year either side or with no year recorded.
-    Without one (search, a registration without even an approximate year, a threshold below
-    ``BLOCKING_FLOOR``): only the narrowest probes, since across all years the broad ones
-    would bring back every Mohammed Karim there is; and a one-word name among all tokens.
+    NEAR_YEARS = "near years"
+    """A year either side, or no year recorded: duplicate checks with a birth year."""
+    NO_YEAR = "no year"
+    """Duplicate checks without a birth year: all years, but only blocks that can still reach
+    the threshold (not ``alone`` for a name with two distinctive words)."""
+    ALL_YEARS = "all years"
+    """Duplicate checks with a threshold below ``BLOCKING_FLOOR``: everything across all years."""
+    SEARCH = "search"
+    """All years, and a one-word name among every name token: "Karim" lists the Karims."""
+
+
+def name_lookups(keys: PersonKeys, reach: Reach) -> list[Document]:
+    """The queries that find ``keys``'s namesakes, most selective first.
+
+    Across all years only the name blocks as they are can be used (``block``); within birth
+    years the same bound to each year (``near``), which also allows looking up a one-word name
+    by its word.
     """
     blocks = keys.blocks
-    if not any_year and keys.birth_year is not None:
+    if reach is Reach.NEAR_YEARS and keys.birth_year is not None:
         years: list[int | str] = [keys.birth_year + d for d in (-1, 0, 1)]
         years.append(UNKNOWN_YEAR)
-        near = sorted(_bound(probe, year) for probe in blocks.probes for year in years)
-        return [{"near": {"$in": near}}] if near else []
-    lookups: list[Document] = []
-    if blocks.narrow:
-        lookups.append({"block": {"$in": sorted(blocks.narrow)}})
-    if blocks.lone_tokens:
+        groups = (blocks.pairs, blocks.alone, blocks.one_word)
+        return [
+            {"near": {"$in": sorted(_bound(probe, year) for probe in group for year in years)}}
+            for group in groups
+            if group
+        ]
+    narrow = reach in (Reach.NEAR_YEARS, Reach.NO_YEAR) and blocks.specific
+    across: list[frozenset[str]] = [blocks.pairs] if narrow else [blocks.pairs, blocks.alone]
+    lookups = [{"block": {"$in": sorted(group)}} for group in across if group]
+    if reach is Reach.SEARCH and blocks.lone_tokens:
         lookups.append({"name_tokens": {"$in": sorted(blocks.lone_tokens)}})
     return lookups
 
@@ -148,28 +166,39 @@ class PeopleIndex:
         self, keys: PersonKeys, *, threshold: float = 0.5, limit: int = 10
     ) -> list[DuplicateMatch]:
         """People who may be ``keys``'s person, best first, scoring at least ``threshold``."""
-        candidates = await self._candidates(keys, any_year=threshold < BLOCKING_FLOOR)
+        if threshold < BLOCKING_FLOOR:
+            reach = Reach.ALL_YEARS
+        else:
+            reach = Reach.NO_YEAR if keys.birth_year is None else Reach.NEAR_YEARS
+        candidates = await self._candidates(keys, reach)
         return _ranked(keys, candidates, threshold=threshold, limit=limit)
 
     async def search(self, keys: PersonKeys, *, limit: int = 20) -> list[DuplicateMatch]:
         """``GET /migrants?q=``: people matching a name, phone or document, best first."""
-        candidates = await self._candidates(keys, any_year=True)
+        candidates = await self._candidates(keys, Reach.SEARCH)
         return _ranked(keys, candidates, threshold=SEARCH_THRESHOLD, limit=limit)
 
-    async def _candidates(self, keys: PersonKeys, *, any_year: bool) -> list[PersonKeys]:
+    async def _candidates(self, keys: PersonKeys, reach: Reach) -> list[PersonKeys]:
         found: dict[str, Document] = {}
         for field, value in (("phone", keys.phone), ("document", keys.document)):
             if value:
                 await self._collect(found, {field: value}, STRONG_LIMIT)
-        for lookup in _name_lookups(keys, any_year=any_year):
-            await self._collect(found, lookup, CANDIDATE_LIMIT)
+        budget = CANDIDATE_LIMIT
+        for lookup in name_lookups(keys, reach):
+            if budget <= 0:
+                break  # the broader lookups are the ones left out
+            budget -= await self._collect(found, lookup, budget)
         found.pop(keys.migrant_id, None)
         return [_keys_from(document) for document in found.values()]
 
-    async def _collect(self, found: dict[str, Document], query: Document, limit: int) -> None:
+    async def _collect(self, found: dict[str, Document], query: Document, limit: int) -> int:
+        """Add what ``query`` finds to ``found``; how many documents it read."""
+        read = 0
         # +1: the person asking may be among them and is dropped afterwards
         async for document in self._people.find(query, _SCORED_FIELDS, limit=limit + 1):
             found.setdefault(str(document["_id"]), document)
+            read += 1
+        return read
 
 
 def _ranked(

@@ -6,16 +6,20 @@ and nothing readable was ever in it.
 
 How people are looked up matters more than how they are scored. Everyone who shares a name
 token is far too many: a tenth of a registry may share "muhammad", and "karim" alone is
-thousands of people at 100,000, each read costing the server a document. So each person is
-found through ``block``: their name blocks (``matching.NameBlocks``: pairs of words, words with
-initials) both as they are and bound to their birth year. A duplicate check looks within a year
-either side (and among people whose year is unknown): a name match with known years further
-apart scores below ``matching.BLOCKING_FLOOR``, so at the usual thresholds nothing is lost, and
-below it the check looks across all years. Search knows no year and uses the narrowest blocks.
+thousands of people at 100,000, each costing the server a document read. So people are found
+through their name blocks (``matching.NameBlocks``: pairs of words, a word with another's
+initial, the one distinctive word of a name), most selective first, within a budget:
 
-Phone and document are looked up on their own fields, so a crowd of namesakes can never push a
-person sharing the phone out of the candidates. Every lookup is an equality or ``$in`` on one
-indexed field, which the server answers from its index; an ``$or`` would scan the collection.
+* ``near`` holds the blocks bound to the birth year. A duplicate check with a year looks
+  within a year either side (and among people whose year is unknown): a name match with known
+  years further apart scores below ``matching.BLOCKING_FLOOR``, so above it nothing is lost.
+* ``block`` holds them as they are, for checks without a year, thresholds below the floor and
+  search. Two fields rather than one because the server compares every probe with every
+  element of a candidate's array: short arrays keep each lookup cheap.
+
+Phone and document are looked up on their own fields first, so a crowd of namesakes can never
+push a person sharing the phone out of the candidates. Every lookup is an equality or ``$in`` on
+one indexed field, which the server answers from its index; an ``$or`` would scan everything.
 """
 
 from __future__ import annotations
@@ -33,10 +37,12 @@ from services.registry.matching import BLOCKING_FLOOR, DuplicateMatch, PersonKey
 
 COLLECTION = "people_index"
 CANDIDATE_LIMIT = 500
-"""Most people one name lookup may bring back: bounds the work, whatever the names."""
+"""Most people the name lookups of one check may read: bounds the work, whatever the names."""
 STRONG_LIMIT = 50
 """Most people sharing one phone or document: a household phone is shared, not a village's."""
 SEARCH_THRESHOLD = 0.3
+NO_YEAR_FLOOR = 0.5
+"""Threshold from which a check without a birth year may skip ``alone`` (see ``Reach``)."""
 UNKNOWN_YEAR = "?"
 
 Document = dict[str, Any]
@@ -107,10 +113,12 @@ class Reach(Enum):
     NEAR_YEARS = "near years"
     """A year either side, or no year recorded: duplicate checks with a birth year."""
     NO_YEAR = "no year"
-    """Duplicate checks without a birth year: all years, but only blocks that can still reach
-    the threshold (not ``alone`` for a name with two distinctive words)."""
+    """Duplicate checks without a birth year, at 0.5 or above: all years, but not ``alone``
+    for a name with two distinctive words. Without a year, someone sharing only one of them
+    stays under 0.5 on the name (unless three common words match as well, as in "Md. Abdul
+    Jamal Uddin" for "Md. Abdul Jamal Uddin Biswas"), and reading every Jamal costs the most."""
     ALL_YEARS = "all years"
-    """Duplicate checks with a threshold below ``BLOCKING_FLOOR``: everything across all years."""
+    """Duplicate checks with a threshold below the above: every block across all years."""
     SEARCH = "search"
     """All years, and a one-word name among every name token: "Karim" lists the Karims."""
 
@@ -166,10 +174,12 @@ class PeopleIndex:
         self, keys: PersonKeys, *, threshold: float = 0.5, limit: int = 10
     ) -> list[DuplicateMatch]:
         """People who may be ``keys``'s person, best first, scoring at least ``threshold``."""
-        if threshold < BLOCKING_FLOOR:
-            reach = Reach.ALL_YEARS
+        if keys.birth_year is not None and threshold >= BLOCKING_FLOOR:
+            reach = Reach.NEAR_YEARS
+        elif keys.birth_year is None and threshold >= NO_YEAR_FLOOR:
+            reach = Reach.NO_YEAR
         else:
-            reach = Reach.NO_YEAR if keys.birth_year is None else Reach.NEAR_YEARS
+            reach = Reach.ALL_YEARS
         candidates = await self._candidates(keys, reach)
         return _ranked(keys, candidates, threshold=threshold, limit=limit)
 

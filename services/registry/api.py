@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
 from services.registry import validation
-from services.registry.context import RegistryDep
+from services.registry.context import RegistrarOrAdmin, RegistryDep
 from services.registry.domain import decide_correct, decide_erase, evolve
 from services.registry.personal import open_fields, seal_fields
 from services.registry.registration import register
@@ -28,7 +28,6 @@ from shared.errors import Conflict, Gone, Invalid
 from shared.eventstore.model import StoredEvent, utc_now
 
 router = APIRouter(prefix="/migrants", tags=["migrants"])
-RegistrarOrAdmin = Annotated[Principal, Depends(require_roles(Role.registrar, Role.admin))]
 Finder = Annotated[Principal, Depends(require_roles(Role.registrar, Role.helpline, Role.admin))]
 Admin = Annotated[Principal, Depends(require_roles(Role.admin))]
 PHONE_LIKE = re.compile(r"^\+?[\d\s\-()]{6,}$")

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 
-from services.registry.context import RegistryDep
+from services.registry.context import RegistrarOrAdmin, RegistryDep
 from services.registry.domain import decide_record_consent, decide_withdraw_consent
 from services.registry.schemas import ConsentChange
 from services.registry.streams import load_migrant
-from shared.auth import Principal, Role, require_roles
+from shared.auth import Principal
 from shared.commands import append_decided
 from shared.contracts.base import Event
 from shared.contracts.registry import ConsentPurpose
 from shared.eventstore.model import utc_now
 
 router = APIRouter(prefix="/migrants/{migrant_id}/consents", tags=["consent"])
-RegistrarOrAdmin = Annotated[Principal, Depends(require_roles(Role.registrar, Role.admin))]
 
 
 @router.post("", summary="Record consent for one purpose")

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from services.registry.matching import BlindIndexer, blind_index_key
 from services.registry.people import PeopleIndex
 from services.registry.settings import RegistrySettings
+from shared.auth import Principal, Role, require_roles
 from shared.runtime import ServiceRuntime
 
 
@@ -38,3 +39,5 @@ def get_registry(request: Request) -> Registry:
 
 
 RegistryDep = Annotated[Registry, Depends(get_registry)]
+RegistrarOrAdmin = Annotated[Principal, Depends(require_roles(Role.registrar, Role.admin))]
+"""Who may change a person's record: the roles of every registry command route."""

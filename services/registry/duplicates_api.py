@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 
-from services.registry.context import RegistryDep
+from services.registry.context import RegistrarOrAdmin, RegistryDep
 from services.registry.domain import decide_mark_distinct, decide_merge, decide_unmerge
 from services.registry.matching import score
 from services.registry.schemas import DistinctRequest, MergeRequest, ReasonIn
 from services.registry.streams import keys_of, load_migrant
-from shared.auth import Principal, Role, require_roles
 from shared.commands import append_decided
 from shared.eventstore.model import StoredEvent, utc_now
 
 router = APIRouter(prefix="/migrants/{migrant_id}", tags=["duplicates"])
-RegistrarOrAdmin = Annotated[Principal, Depends(require_roles(Role.registrar, Role.admin))]
 
 
 @router.get("/duplicates", summary="Likely duplicates of this person, with scores")

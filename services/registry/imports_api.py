@@ -13,20 +13,19 @@ shown as a likely duplicate of the row registered just before.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field, ValidationError
 
-from services.registry.context import RegistryDep
+from services.registry.context import RegistrarOrAdmin, RegistryDep
 from services.registry.registration import register
 from services.registry.schemas import DuplicateOut, MigrantCreate, Strict
-from shared.auth import Principal, Role, require_roles
+from shared.auth import Principal
 from shared.commands import fingerprint, previous_answer
 from shared.errors import BenSysError, Invalid, Unavailable
 
 router = APIRouter(prefix="/imports", tags=["imports"])
-RegistrarOrAdmin = Annotated[Principal, Depends(require_roles(Role.registrar, Role.admin))]
 
 MAX_ROWS = 1000
 RowStatus = Literal["registered", "would_register", "already_imported", "invalid"]

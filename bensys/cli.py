@@ -1,7 +1,8 @@
 """``bensys``: the operations of BenSys from a terminal.
 
 ``bensys up`` starts the whole system; ``bensys token`` mints a development token for a role;
-``bensys import migrants FILE`` registers people from a KoBoToolbox export or spreadsheet.
+``bensys import migrants FILE`` registers people from a KoBoToolbox export or spreadsheet;
+``bensys cards verify|sync|print`` checks BenCards offline and prints them in batches.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from bensys import import_command
+from bensys import cards_command, import_command
 from bensys.stack import DEFAULT_SERVICE_PORTS, SERVICES, PortInUse, Stack, StackConfig
 from shared.auth import Role, mint_token
 from shared.settings import DEV_JWT_SECRET
@@ -48,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     docs.set_defaults(handler=_docs)
 
     import_command.add_parser(commands)
+    cards_command.add_parser(commands)
 
     args = parser.parse_args(argv)
     code: int = args.handler(args)

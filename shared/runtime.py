@@ -12,8 +12,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
+from pymongo.errors import PyMongoError
 
 from shared.contracts.catalog import EventCatalog
 from shared.crypto import MongoKeyVault, PersonalDataCipher
@@ -22,7 +24,7 @@ from shared.messaging.consumer import IdempotentConsumer, Outcome, Projector
 from shared.messaging.faststream_wiring import FastStreamDeadLetters, subscribe
 from shared.messaging.publisher import AiokafkaOutboxPublisher
 from shared.messaging.relay import OutboxRelay
-from shared.messaging.topics import all_topics, ensure_topics
+from shared.messaging.topics import all_topics, ensure_topics, list_topics
 from shared.observability.metrics import ServiceMetrics
 from shared.settings import ServiceSettings
 
@@ -99,6 +101,29 @@ class ServiceRuntime:
             self.metrics.consumer_duplicates.labels(group=group).inc()
         elif outcome is Outcome.DEAD_LETTERED:
             self.metrics.consumer_dead_lettered.labels(group=group).inc()
+
+    async def wait_for_servers(self) -> None:
+        """Wait, within ``startup_wait_seconds``, until the database and the broker answer.
+
+        Services start beside their servers (``bensys up``, compose, Kubernetes): a server
+        that opened its port but is still warming up is a reason to wait, not to exit.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.startup_wait_seconds
+        probes = (
+            ("database", self.database_answers),
+            ("broker", lambda: list_topics(self.settings.kafka_bootstrap)),
+        )
+        for name, probe in probes:
+            while True:
+                try:
+                    await asyncio.wait_for(probe(), timeout=10)
+                    break
+                except (PyMongoError, KafkaError, OSError, TimeoutError) as error:
+                    if loop.time() > deadline:
+                        raise
+                    log.warning("waiting for the %s to answer: %r", name, error)
+                    await asyncio.sleep(1)
 
     async def start(self) -> None:
         await self.store.ensure_indexes()

@@ -86,6 +86,9 @@ class ServiceSettings(BaseSettings):
 
     relay_batch_size: int = Field(default=500, ge=1)
     relay_idle_seconds: float = Field(default=0.2, gt=0)
+    startup_wait_seconds: float = Field(
+        default=60, ge=0, description="How long a starting service waits for its servers."
+    )
     consumer_max_attempts: int = Field(default=3, ge=1)
     consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0)
 

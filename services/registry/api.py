@@ -4,6 +4,7 @@ the domain and in :mod:`services.registry.registration`."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
@@ -12,6 +13,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from services.registry import validation
 from services.registry.context import RegistrarOrAdmin, RegistryDep
 from services.registry.domain import decide_correct, decide_erase, evolve
+from services.registry.matching import PersonKeys
 from services.registry.personal import open_fields, seal_fields
 from services.registry.registration import register
 from services.registry.schemas import (
@@ -23,6 +25,7 @@ from services.registry.schemas import (
 from services.registry.streams import keys_of, load_migrant, public_view, record_read
 from shared.age import age_band
 from shared.auth import Principal, Role, require_roles
+from shared.bencard.numbers import InvalidCardNumber, normalise_card_number
 from shared.commands import append_decided, command_id, fingerprint, previous_answer
 from shared.errors import Conflict, Gone, Invalid
 from shared.eventstore.model import StoredEvent, utc_now
@@ -63,33 +66,25 @@ async def register_migrant(
     return answer
 
 
-@router.get("", summary="Find people by name (fuzzy), phone or document number")
+@router.get("", summary="Find people by name (fuzzy), phone, card number or document number")
 async def find_migrants(
     request: Request,
     registry: RegistryDep,
     principal: Finder,
-    q: Annotated[str, Query(min_length=2, max_length=200, description="Name, phone or doc")],
+    q: Annotated[
+        str, Query(min_length=2, max_length=200, description="Name, phone, card or document")
+    ],
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
 ) -> dict[str, Any]:
     query = q.strip()
-    phone = None
-    if PHONE_LIKE.match(query):
-        try:
-            phone = validation.e164(query, registry.settings.default_phone_region)
-        except Invalid:
-            phone = None
-    keys = registry.indexer.keys_for(
-        migrant_id="",
-        names=[] if phone else [query],
-        birth_year=None,
-        nationality=None,
-        phone=phone,
-        document_number=validation.document_number(query)
-        if any(c.isdigit() for c in query)
-        else None,
-    )
+    matches = await _card_holder(registry, query)
+    if matches is None:
+        matches = [
+            Match(m.migrant_id, m.score, tuple(m.matched))
+            for m in await registry.people.search(_search_keys(registry, query), limit=limit)
+        ]
     results = []
-    for match in await registry.people.search(keys, limit=limit):
+    for match in matches:
         migrant = await load_migrant(registry, match.migrant_id)
         if migrant.erased:
             continue
@@ -105,9 +100,50 @@ async def find_migrants(
                 "sex": migrant.clear.get("sex"),
                 "score": round(match.score, 3),
                 "matched": list(match.matched),
+                **({"card_status": match.card_status} if match.card_status else {}),
             }
         )
     return {"results": results}
+
+
+@dataclass(frozen=True)
+class Match:
+    migrant_id: str
+    score: float
+    matched: tuple[str, ...]
+    card_status: str | None = None
+
+
+async def _card_holder(registry: RegistryDep, query: str) -> list[Match] | None:
+    """A query that is a well-formed card number (its check character holds) finds its holder;
+    anything else is searched as a name, phone or document."""
+    try:
+        number = normalise_card_number(query)
+    except InvalidCardNumber:
+        return None
+    holder = await registry.cards.holder(number)
+    if holder is None:  # maybe a document number that happens to look like a card's
+        return None
+    return [Match(holder["migrant_id"], 1.0, ("card_number",), holder["status"])]
+
+
+def _search_keys(registry: RegistryDep, query: str) -> PersonKeys:
+    phone = None
+    if PHONE_LIKE.match(query):
+        try:
+            phone = validation.e164(query, registry.settings.default_phone_region)
+        except Invalid:
+            phone = None
+    return registry.indexer.keys_for(
+        migrant_id="",
+        names=[] if phone else [query],
+        birth_year=None,
+        nationality=None,
+        phone=phone,
+        document_number=validation.document_number(query)
+        if any(c.isdigit() for c in query)
+        else None,
+    )
 
 
 @router.get("/{migrant_id}", summary="One person's record; the read is recorded")

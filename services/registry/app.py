@@ -1,10 +1,18 @@
 from fastapi import FastAPI
 
 from services.registry import api, consent_api, disclosures_api, duplicates_api, imports_api
+from services.registry.card_numbers import CardNumbers
 from services.registry.context import Registry
 from services.registry.settings import RegistrySettings
+from shared.contracts.catalog import CATALOG
 from shared.http.app import create_service_app
 from shared.runtime import ServiceRuntime
+
+
+def wire(runtime: ServiceRuntime) -> None:
+    # Card numbers, for search: the only facts the registry takes from another service.
+    cards = CardNumbers(runtime.mongo, runtime.settings.database)
+    runtime.add_consumer("registry", cards.projectors(), CATALOG, "cards")
 
 
 async def on_start(app: FastAPI, runtime: ServiceRuntime) -> None:
@@ -25,5 +33,6 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             disclosures_api.router,
             imports_api.router,
         ],
+        wire=wire,
         on_start=on_start,
     )

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from services.registry.card_numbers import CardNumbers
 from services.registry.matching import BlindIndexer, blind_index_key
 from services.registry.people import PeopleIndex
 from services.registry.settings import RegistrySettings
@@ -20,6 +21,7 @@ class Registry:
     settings: RegistrySettings
     people: PeopleIndex
     indexer: BlindIndexer
+    cards: CardNumbers
 
     @classmethod
     def on(cls, runtime: ServiceRuntime) -> Registry:
@@ -30,6 +32,7 @@ class Registry:
             settings=settings,
             people=PeopleIndex(runtime.mongo, settings.database),
             indexer=BlindIndexer(blind_index_key(settings.master_key_bytes)),
+            cards=CardNumbers(runtime.mongo, settings.database),
         )
 
 

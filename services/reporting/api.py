@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from services.reporting.projections import RegistrationCounts
+from services.reporting.vaccinations import VaccinationCounts
 from shared.auth import Principal, Role, require_roles
 from shared.http.deps import Runtime
 
@@ -29,6 +30,34 @@ async def registrations(
         "total": sum(row["count"] for row in rows),
         "by_site_and_sex": rows,
         "suppressed": False,
+    }
+
+
+@router.get("/vaccinations", summary="People vaccinated: any dose, and per vaccine complete")
+async def vaccinations(
+    runtime: Runtime,
+    principal: ReportReader,
+    site: Annotated[str | None, Query(description="Only this site")] = None,
+) -> dict[str, Any]:
+    summary = await VaccinationCounts(runtime.mongo, runtime.settings.database).summary(site)
+    if principal.role is not Role.partner:
+        return {**summary, "suppressed": False}
+    threshold = runtime.settings.small_cell_threshold
+
+    def shown(count: int) -> int | str:
+        return count if count >= threshold else f"<{threshold}"
+
+    return {
+        "people_vaccinated": shown(summary["people_vaccinated"]),
+        "by_vaccine": [
+            {
+                "vaccine": row["vaccine"],
+                "people_with_a_dose": shown(row["people_with_a_dose"]),
+                "people_complete": shown(row["people_complete"]),
+            }
+            for row in summary["by_vaccine"]
+        ],
+        "suppressed": True,
     }
 
 

@@ -3,6 +3,7 @@ from fastapi import FastAPI
 from services.reporting.api import router
 from services.reporting.projections import RegistrationCounts
 from services.reporting.settings import ReportingSettings
+from services.reporting.vaccinations import VaccinationCounts
 from shared.contracts.catalog import CATALOG
 from shared.http.app import create_service_app
 from shared.runtime import ServiceRuntime
@@ -10,11 +11,13 @@ from shared.runtime import ServiceRuntime
 
 def wire(runtime: ServiceRuntime) -> None:
     counts = RegistrationCounts(runtime.mongo, runtime.settings.database)
+    vaccinations = VaccinationCounts(runtime.mongo, runtime.settings.database)
     runtime.add_consumer(
         "reporting",
-        counts.projectors(),
+        {**counts.projectors(), **vaccinations.projectors()},
         CATALOG,
         "registry",
+        "cards",
     )
 
 

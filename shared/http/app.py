@@ -26,7 +26,8 @@ from shared.settings import ServiceSettings
 Wiring = Callable[[ServiceRuntime], None]
 """Registers a service's consumers on its runtime before it starts."""
 StartHook = Callable[[FastAPI, ServiceRuntime], Awaitable[None]]
-"""Runs once the runtime has started: a service's own indexes and handler context."""
+"""Runs before the runtime starts its consumers and relay: a service's own indexes, keys and
+handler context, which the first message a consumer receives may already need."""
 
 
 def create_service_app(
@@ -47,9 +48,10 @@ def create_service_app(
         runtime = ServiceRuntime(settings, metrics)
         if wire is not None:
             wire(runtime)
-        await runtime.start()
+        await runtime.wait_for_servers()
         if on_start is not None:
             await on_start(app, runtime)
+        await runtime.start()
         app.state.runtime = runtime
         try:
             yield

@@ -25,6 +25,16 @@ def all_topics(namespace: str) -> list[str]:
     return names + [dead_letter_topic(name) for name in names]
 
 
+async def list_topics(bootstrap: str) -> set[str]:
+    """The broker's topics: also how a starting service learns that the broker answers."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        return set(await admin.list_topics())
+    finally:
+        await admin.close()
+
+
 async def ensure_topics(bootstrap: str, topics: list[str], *, partitions: int) -> None:
     """Create what is missing; every service calls this at start-up, so order does not matter."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ class RunningBenSys:
         self.kafka_port = kafka_port
         self.mongo_port = mongo_port
         self.registry = f"http://127.0.0.1:{first_port}"
+        self.cards = f"http://127.0.0.1:{first_port + 1}"
         self.reporting = f"http://127.0.0.1:{first_port + 4}"
         self.process: subprocess.Popen[str] | None = None
         self.output: list[str] = []
@@ -59,7 +60,15 @@ class RunningBenSys:
                 return
             if time.monotonic() > deadline:
                 break
-        raise AssertionError("bensys up did not come up:\n" + "".join(self.output))
+        raise AssertionError("bensys up did not come up:\n" + "".join(self.output) + self.logs())
+
+    def logs(self, lines: int = 40) -> str:
+        """The last lines of each service's log: why a process that exited did so."""
+        parts = []
+        for log in sorted((self.data_dir / "logs").glob("*.log")):
+            tail = log.read_text(errors="replace").splitlines()[-lines:]
+            parts.append(f"\n--- {log.name} (last {len(tail)} lines) ---\n" + "\n".join(tail))
+        return "".join(parts)
 
     def interrupt(self) -> int:
         """Ctrl-C, as a person at the terminal would press it."""
@@ -137,6 +146,24 @@ def report_when(system: RunningBenSys, until: Any, *, within: float = 60) -> dic
             return body
         if time.monotonic() > deadline:
             raise AssertionError(f"report never matched; last: {body}")
+        time.sleep(0.1)
+
+
+def wait_for(
+    fetch: Callable[[], httpx.Response],
+    until: Callable[[httpx.Response], bool],
+    *,
+    within: float = 60,
+    what: str = "the answer",
+) -> httpx.Response:
+    """Poll ``fetch`` until ``until`` holds or the deadline passes: facts travel by events."""
+    deadline = time.monotonic() + within
+    while True:
+        response = fetch()
+        if until(response):
+            return response
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} never came; last: {response.status_code} {response.text}")
         time.sleep(0.1)
 
 

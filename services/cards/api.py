@@ -11,9 +11,8 @@ from services.cards.context import CardsDep, RegistrarOrAdmin
 from services.cards.domain import NewCard, decide_issue, decide_replace, decide_revoke
 from services.cards.issuing import as_utc, card_time, load_holder, new_card
 from services.cards.schemas import CardCreate, CardIssuedAnswer, CardPublic, CardReplace, CardRevoke
-from services.cards.writing import append_for_request
+from services.cards.writing import append_for_request, retried
 from shared.bencard.numbers import InvalidCardNumber, format_card_number, normalise_card_number
-from shared.commands import command_id, fingerprint, previous_answer
 from shared.errors import Invalid, NotFound
 
 router = APIRouter(tags=["cards"])
@@ -61,9 +60,8 @@ async def issue_card(
     cards: CardsDep,
     principal: RegistrarOrAdmin,
 ) -> dict[str, Any]:
-    command = command_id(request, "issue")
-    request_fingerprint = fingerprint(body.model_dump(mode="json"))
-    answer = await previous_answer(cards.runtime, command, request_fingerprint)
+    retry = await retried(cards, request, "issue", body)
+    answer = retry.previous
     if answer is None:
         person = await cards.people.person(body.migrant_id)
         holder = await load_holder(cards, body.migrant_id)
@@ -77,8 +75,7 @@ async def issue_card(
             holder=holder,
             events=events,
             answer=lambda version: {**view, "version": version},
-            command=command,
-            request_fingerprint=request_fingerprint,
+            retry=retry,
         )
     response.headers["Location"] = f"/cards/{answer['card_number']}"
     return answer
@@ -112,11 +109,9 @@ async def replace_card(
     principal: RegistrarOrAdmin,
 ) -> dict[str, Any]:
     old = await known_card(cards, number)
-    command = command_id(request, f"replace:{old['_id']}")
-    request_fingerprint = fingerprint(body.model_dump(mode="json"))
-    answer = await previous_answer(cards.runtime, command, request_fingerprint)
-    if answer is not None:
-        return answer
+    retry = await retried(cards, request, f"replace:{old['_id']}", body)
+    if retry.previous is not None:
+        return retry.previous
     person = await cards.people.person(old["migrant_id"])
     holder = await load_holder(cards, old["migrant_id"])
     card = await new_card(cards, person, principal.subject)
@@ -129,8 +124,7 @@ async def replace_card(
         holder=holder,
         events=events,
         answer=lambda version: {**view, "version": version},
-        command=command,
-        request_fingerprint=request_fingerprint,
+        retry=retry,
     )
 
 

@@ -12,8 +12,7 @@ from services.cards.context import CardsDep, HealthProvider
 from services.cards.domain import RecordDose, decide_dose
 from services.cards.issuing import load_holder
 from services.cards.schemas import DoseCreate, DoseCreated
-from services.cards.writing import append_for_request
-from shared.commands import command_id, fingerprint, previous_answer
+from services.cards.writing import append_for_request, retried
 from shared.errors import Conflict, Invalid
 from shared.eventstore.model import utc_now
 
@@ -35,11 +34,9 @@ async def record_dose(
     principal: HealthProvider,
 ) -> dict[str, Any]:
     card = await known_card(cards, number)
-    command = command_id(request, f"dose:{card['_id']}")
-    request_fingerprint = fingerprint(body.model_dump(mode="json"))
-    previous = await previous_answer(cards.runtime, command, request_fingerprint)
-    if previous is not None:
-        return previous
+    retry = await retried(cards, request, f"dose:{card['_id']}", body)
+    if retry.previous is not None:
+        return retry.previous
     course = cards.settings.vaccines.get(body.vaccine)
     if course is None:
         raise Invalid(
@@ -85,8 +82,7 @@ async def record_dose(
         holder=holder,
         events=events,
         answer=lambda _: view,
-        command=command,
-        request_fingerprint=request_fingerprint,
+        retry=retry,
     )
     response.headers["Location"] = f"/cards/{card['_id']}/doses/{answer['dose_id']}"
     return answer

@@ -9,20 +9,39 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
+from pydantic import BaseModel
 
 from services.cards.context import Cards
 from services.cards.domain import Holder
 from shared.auth import Principal
-from shared.commands import append_decided
+from shared.commands import append_decided, command_id, fingerprint, previous_answer
 from shared.contracts.base import Event
 from shared.eventstore.model import CommandRecord, DuplicateCommand, EventMetadata, PendingEvent
 from shared.messaging.envelope import Envelope
 
 SYSTEM_ACTOR = "system:cards"
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Retried:
+    """A request's ``Idempotency-Key`` and what was answered to it before, if anything."""
+
+    command: str | None
+    fingerprint: str
+    previous: dict[str, Any] | None
+
+
+async def retried(cards: Cards, request: Request, scope: str, body: BaseModel) -> Retried:
+    """Look the request up first: a retry gets the first answer and decides nothing again."""
+    command = command_id(request, scope)
+    request_fingerprint = fingerprint(body.model_dump(mode="json"))
+    previous = await previous_answer(cards.runtime, command, request_fingerprint)
+    return Retried(command, request_fingerprint, previous)
 
 
 async def append_for_request(
@@ -33,8 +52,7 @@ async def append_for_request(
     holder: Holder,
     events: Sequence[Event],
     answer: Callable[[int], dict[str, Any]],
-    command: str | None = None,
-    request_fingerprint: str = "",
+    retry: Retried | None = None,
 ) -> dict[str, Any]:
     return await append_decided(
         cards.runtime,
@@ -44,8 +62,8 @@ async def append_for_request(
         expected_version=holder.version,
         events=events,
         answer=answer,
-        command=command,
-        request_fingerprint=request_fingerprint,
+        command=None if retry is None else retry.command,
+        request_fingerprint="" if retry is None else retry.fingerprint,
         subject=holder.migrant_id,
         inline=cards.index.project,
     )

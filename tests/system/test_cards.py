@@ -4,6 +4,7 @@ replaced, printed, and withdrawn when the registry merges or erases the person."
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,22 @@ def verify(system: RunningBenSys, **body: str) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     answer: dict[str, Any] = response.json()
     return answer
+
+
+def verified_when(
+    system: RunningBenSys, number: str, until: Callable[[dict[str, Any]], bool], *, what: str
+) -> None:
+    """Verify the card until the answer shows what the registry's last event should change."""
+    wait_for(
+        lambda: httpx.post(
+            f"{system.cards}/verify",
+            json={"card_number": number},
+            headers=auth("health_provider"),
+            timeout=30,
+        ),
+        lambda response: until(response.json()),
+        what=what,
+    )
 
 
 def credential(system: RunningBenSys, number: str) -> str:
@@ -234,14 +251,10 @@ def test_merge_erasure_and_consent_change_what_a_card_shows(bensys_up: RunningBe
     )
     assert merged.status_code == 200, merged.text
     # Then the absorbed record's card answers "replaced"; the survivor's stays valid
-    wait_for(
-        lambda: httpx.post(
-            f"{bensys_up.cards}/verify",
-            json={"card_number": second_card["card_number"]},
-            headers=auth("health_provider"),
-            timeout=30,
-        ),
-        lambda r: r.json()["status"] == "replaced",
+    verified_when(
+        bensys_up,
+        second_card["card_number"],
+        lambda answer: answer["status"] == "replaced",
         what="the merged record's card to be replaced",
     )
     assert verify(bensys_up, card_number=first_card["card_number"])["valid"] is True
@@ -253,14 +266,10 @@ def test_merge_erasure_and_consent_change_what_a_card_shows(bensys_up: RunningBe
         timeout=30,
     )
     assert withdrawn.status_code == 200, withdrawn.text
-    wait_for(
-        lambda: httpx.post(
-            f"{bensys_up.cards}/verify",
-            json={"card_number": first_card["card_number"]},
-            headers=auth("health_provider"),
-            timeout=30,
-        ),
-        lambda r: r.json()["holder"] is None and r.json()["valid"] is True,
+    verified_when(
+        bensys_up,
+        first_card["card_number"],
+        lambda answer: answer["holder"] is None and answer["valid"] is True,
         what="health details to be withheld",
     )
 
@@ -272,14 +281,10 @@ def test_merge_erasure_and_consent_change_what_a_card_shows(bensys_up: RunningBe
         timeout=30,
     )
     assert erased.status_code in (200, 204), erased.text
-    wait_for(
-        lambda: httpx.post(
-            f"{bensys_up.cards}/verify",
-            json={"card_number": first_card["card_number"]},
-            headers=auth("health_provider"),
-            timeout=30,
-        ),
-        lambda r: r.json()["status"] == "revoked",
+    verified_when(
+        bensys_up,
+        first_card["card_number"],
+        lambda answer: answer["status"] == "revoked",
         what="the erased person's card to be revoked",
     )
     # And no new card can be issued for him

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from pydantic import Field
 
 from shared.settings import ServiceSettings
@@ -6,3 +8,8 @@ from shared.settings import ServiceSettings
 class DistributionSettings(ServiceSettings):
     service_name: str = "distribution"
     http_port: int = Field(default=8003, ge=1, le=65535)
+    service_catalogue_file: Path | None = Field(
+        default=None,
+        description="A JSON service catalogue replacing the default one (see catalogue.json).",
+    )
+    batch_limit: int = Field(default=1000, ge=1, le=10_000, description="Most deliveries a batch.")

@@ -44,6 +44,7 @@ class RunningBenSys:
         self.mongo_port = mongo_port
         self.registry = f"http://127.0.0.1:{first_port}"
         self.cards = f"http://127.0.0.1:{first_port + 1}"
+        self.distribution = f"http://127.0.0.1:{first_port + 2}"
         self.reporting = f"http://127.0.0.1:{first_port + 4}"
         self.process: subprocess.Popen[str] | None = None
         self.output: list[str] = []

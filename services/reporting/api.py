@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from services.reporting.deliveries import DeliveryCounts, default_period
 from services.reporting.projections import RegistrationCounts
 from services.reporting.vaccinations import VaccinationCounts
 from shared.auth import Principal, Role, require_roles
+from shared.errors import Invalid
+from shared.eventstore.model import utc_now
 from shared.http.deps import Runtime
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -56,6 +60,46 @@ async def vaccinations(
                 "people_complete": shown(row["people_complete"]),
             }
             for row in summary["by_vaccine"]
+        ],
+        "suppressed": True,
+    }
+
+
+@router.get(
+    "/deliveries",
+    summary="Relief delivered by service: deliveries, units, unique people, group reach",
+    description="From `from` to `to` inclusive (default: the last 30 days). Voided deliveries "
+    "are left out and counted apart; so are overrides of entitlement rules.",
+)
+async def deliveries(
+    runtime: Runtime,
+    principal: ReportReader,
+    site: Annotated[str | None, Query(description="Only this site")] = None,
+    start: Annotated[date | None, Query(alias="from", description="First day, YYYY-MM-DD")] = None,
+    end: Annotated[date | None, Query(alias="to", description="Last day, YYYY-MM-DD")] = None,
+) -> dict[str, Any]:
+    first, last = default_period(utc_now())
+    start, end = start or first, end or last
+    if start > end:
+        raise Invalid(f"from ({start}) is after to ({end})")
+    summary = await DeliveryCounts(runtime.mongo, runtime.settings.database).summary(
+        start, end, site
+    )
+    if principal.role is not Role.partner:
+        return {**summary, "suppressed": False}
+    threshold = runtime.settings.small_cell_threshold
+    counted = ("deliveries", "units", "unique_people", "people_reached_in_groups")
+    return {
+        **summary,
+        "by_service": [
+            {
+                **row,
+                **{
+                    key: row[key] if row[key] == 0 or row[key] >= threshold else f"<{threshold}"
+                    for key in counted
+                },
+            }
+            for row in summary["by_service"]
         ],
         "suppressed": True,
     }

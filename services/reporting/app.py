@@ -1,6 +1,7 @@
 from fastapi import FastAPI
 
 from services.reporting.api import router
+from services.reporting.deliveries import DeliveryCounts
 from services.reporting.projections import RegistrationCounts
 from services.reporting.settings import ReportingSettings
 from services.reporting.vaccinations import VaccinationCounts
@@ -12,13 +13,19 @@ from shared.runtime import ServiceRuntime
 def wire(runtime: ServiceRuntime) -> None:
     counts = RegistrationCounts(runtime.mongo, runtime.settings.database)
     vaccinations = VaccinationCounts(runtime.mongo, runtime.settings.database)
+    deliveries = DeliveryCounts(runtime.mongo, runtime.settings.database)
     runtime.add_consumer(
         "reporting",
-        {**counts.projectors(), **vaccinations.projectors()},
+        {**counts.projectors(), **vaccinations.projectors(), **deliveries.projectors()},
         CATALOG,
         "registry",
         "cards",
+        "distribution",
     )
+
+
+async def on_start(_: FastAPI, runtime: ServiceRuntime) -> None:
+    await DeliveryCounts(runtime.mongo, runtime.settings.database).ensure_indexes()
 
 
 def create_app(settings: ReportingSettings | None = None) -> FastAPI:
@@ -28,4 +35,5 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         description="Read models built from every service's events: outputs and audit.",
         routers=[router],
         wire=wire,
+        on_start=on_start,
     )

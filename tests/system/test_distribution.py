@@ -210,3 +210,19 @@ def test_deliveries_once_within_entitlements_in_batches_and_voided(
     assert [d["voided"] for d in seen].count(True) == 2
     times = [d["delivered_at"] for d in seen]
     assert times == sorted(times, reverse=True)
+
+    # And reporting counts what was given, leaving the voided parcels out
+    report = wait_for(
+        lambda: httpx.get(
+            f"{bensys_up.reporting}/reports/deliveries",
+            params={"site": SITE},
+            headers=auth("manager"),
+            timeout=30,
+        ),
+        lambda r: r.json()["voided"] == 2 and len(r.json()["by_service"]) == 4,
+        what="the deliveries report",
+    ).json()
+    rows = {row["service"]: row for row in report["by_service"]}
+    assert (rows["food_parcel"]["deliveries"], rows["food_parcel"]["unique_people"]) == (1, 1)
+    assert rows["awareness_session"]["people_reached_in_groups"] == 40
+    assert set(rows) == {"food_parcel", "hygiene_kit", "legal_aid", "awareness_session"}

@@ -1,0 +1,121 @@
+"""Relief delivered, from the distribution service's events alone: what was given, to how many.
+
+Each delivery and group activity is kept as one small fact (no personal data: a person is
+their id), so a void simply marks its fact and every later count leaves it out. Counts are
+made at read time over the facts of the period asked for; the monthly report's aggregates
+(issue 7) will replace this scan when the volume calls for it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from pymongo import ASCENDING, AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from shared.contracts.base import Event
+from shared.contracts.distribution import DeliveryVoided, GroupActivityRecorded, ServiceDelivered
+from shared.messaging.envelope import Envelope
+
+FACTS = "delivery_facts"
+
+
+class DeliveryCounts:
+    def __init__(self, client: AsyncMongoClient[dict[str, Any]], database: str) -> None:
+        self._facts = client[database][FACTS]
+
+    async def ensure_indexes(self) -> None:
+        await self._facts.create_index([("day", ASCENDING), ("site", ASCENDING)])
+
+    def projectors(self) -> dict[str, Any]:
+        return {
+            ServiceDelivered.ce_type(): self.on_delivered,
+            GroupActivityRecorded.ce_type(): self.on_group,
+            DeliveryVoided.ce_type(): self.on_voided,
+        }
+
+    async def on_delivered(self, _: Envelope, event: Event, session: AsyncClientSession) -> None:
+        assert isinstance(event, ServiceDelivered)
+        await self._facts.insert_one(
+            {
+                "_id": event.delivery_id,
+                "service": event.service,
+                "site": event.site,
+                "day": event.delivered_at.date().isoformat(),
+                "migrant_id": event.migrant_id,
+                "organisation": event.organisation,
+                "quantity": event.quantity,
+                "people_reached": 0,
+                "overridden": event.override is not None,
+                "voided": False,
+            },
+            session=session,
+        )
+
+    async def on_group(self, _: Envelope, event: Event, session: AsyncClientSession) -> None:
+        assert isinstance(event, GroupActivityRecorded)
+        await self._facts.insert_one(
+            {
+                "_id": event.activity_id,
+                "service": event.service,
+                "site": event.site,
+                "day": event.held_at.date().isoformat(),
+                "migrant_id": None,
+                "organisation": event.organisation,
+                "quantity": 1,
+                "people_reached": event.people_reached,
+                "overridden": False,
+                "voided": False,
+            },
+            session=session,
+        )
+
+    async def on_voided(self, _: Envelope, event: Event, session: AsyncClientSession) -> None:
+        assert isinstance(event, DeliveryVoided)
+        await self._facts.update_one(
+            {"_id": event.delivery_id}, {"$set": {"voided": True}}, session=session
+        )
+
+    async def summary(self, start: date, end: date, site: str | None) -> dict[str, Any]:
+        """Deliveries of each service from ``start`` to ``end`` inclusive; voids left out."""
+        query: dict[str, Any] = {"day": {"$gte": start.isoformat(), "$lte": end.isoformat()}}
+        if site is not None:
+            query["site"] = site
+        rows: dict[str, dict[str, Any]] = {}
+        voided = overridden = 0
+        async for fact in self._facts.find(query):
+            if fact["voided"]:
+                voided += 1
+                continue
+            overridden += fact["overridden"]
+            row = rows.setdefault(
+                fact["service"],
+                {"deliveries": 0, "units": 0, "people": set(), "group_reach": 0},
+            )
+            row["deliveries"] += 1
+            row["units"] += fact["quantity"] if not fact["people_reached"] else 0
+            row["group_reach"] += fact["people_reached"]
+            if fact["migrant_id"] is not None:
+                row["people"].add(fact["migrant_id"])
+        return {
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            "by_service": [
+                {
+                    "service": service,
+                    "deliveries": row["deliveries"],
+                    "units": row["units"],
+                    "unique_people": len(row["people"]),
+                    "people_reached_in_groups": row["group_reach"],
+                }
+                for service, row in sorted(rows.items())
+            ],
+            "voided": voided,
+            "overridden": overridden,
+        }
+
+
+def default_period(today: datetime) -> tuple[date, date]:
+    """The last 30 days up to today: what a programme officer opens the report for."""
+    return today.date() - timedelta(days=29), today.date()

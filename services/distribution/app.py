@@ -1,6 +1,6 @@
 from fastapi import FastAPI
 
-from services.distribution import api, catalogue_api, group_api
+from services.distribution import api, catalogue_api, group_api, repatriation_api
 from services.distribution.context import Distribution
 from services.distribution.settings import DistributionSettings
 from shared.contracts.catalog import CATALOG
@@ -28,7 +28,7 @@ def create_app(settings: DistributionSettings | None = None) -> FastAPI:
         settings or DistributionSettings(),
         title="BenSys distribution",
         description="Records every form of relief delivered, recorded once and counted right.",
-        routers=[catalogue_api.router, api.router, group_api.router],
+        routers=[catalogue_api.router, api.router, group_api.router, repatriation_api.router],
         wire=wire,
         on_start=on_start,
     )

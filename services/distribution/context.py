@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from services.distribution.catalogue import ServiceCatalogue, load_catalogue
 from services.distribution.facts import KnownFacts
 from services.distribution.ledger import Ledger
+from services.distribution.repatriation_cases import RepatriationCases
 from services.distribution.settings import DistributionSettings
 from shared.auth import Principal, Role, require_roles
 from shared.errors import Forbidden
@@ -39,6 +40,7 @@ class Distribution:
     async def start(self) -> None:
         await self.facts.ensure_indexes()
         await self.ledger.ensure_indexes()
+        await RepatriationCases(self.runtime.mongo, self.settings.database).ensure_indexes()
 
 
 def get_distribution(request: Request) -> Distribution:
@@ -50,7 +52,7 @@ def require_site(principal: Principal, site: str) -> None:
     """Field staff record only at their own site; an admin anywhere."""
     if principal.role is not Role.admin and principal.site != site:
         raise Forbidden(
-            f"your token is for site {principal.site!r}, not {site!r}: record deliveries at "
+            f"your token is for site {principal.site!r}, not {site!r}: record and read at "
             "your own site, or ask an admin"
         )
 

@@ -120,7 +120,7 @@ class KnownFacts:
         if doc["status"] == "merged":
             raise Conflict(
                 f"migrant {migrant_id} was merged into {doc['merged_into']}: "
-                "record the delivery for that person instead",
+                "record it for that person instead",
                 details={"merged_into": doc["merged_into"]},
             )
         return doc

@@ -13,8 +13,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from services.distribution.catalogue import CatalogueEntry, Recipient, ServiceCatalogue
 from shared.auth import Principal, Role, require_roles
+from shared.catalogue.services import CatalogueEntry, Recipient, ServiceCatalogue
 
 router = APIRouter(tags=["services"])
 AnyRole = Annotated[Principal, Depends(require_roles(*Role))]

@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from services.distribution.catalogue import ServiceCatalogue, load_catalogue
 from services.distribution.facts import KnownFacts
 from services.distribution.ledger import Ledger
 from services.distribution.repatriation_cases import RepatriationCases
 from services.distribution.settings import DistributionSettings
 from shared.auth import Principal, Role, require_roles
+from shared.catalogue.services import ServiceCatalogue, load_catalogue
 from shared.errors import Forbidden
 from shared.runtime import ServiceRuntime
 

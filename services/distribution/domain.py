@@ -22,7 +22,7 @@ from shared.contracts.distribution import (
 from shared.errors import Conflict, Forbidden, Invalid
 
 if TYPE_CHECKING:
-    from services.distribution.catalogue import CatalogueEntry, EntitlementRule
+    from shared.catalogue.services import CatalogueEntry, EntitlementRule
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 """How far ahead of the server a device's clock may be before its times are refused."""

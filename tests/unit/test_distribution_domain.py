@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.distribution.catalogue import CatalogueEntry, EntitlementRule
 from services.distribution.domain import (
     Deliver,
     EntitlementRefused,
@@ -17,6 +16,7 @@ from services.distribution.domain import (
     decide_group,
     decide_void,
 )
+from shared.catalogue.services import CatalogueEntry, EntitlementRule
 from shared.errors import Conflict, Forbidden, Invalid
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

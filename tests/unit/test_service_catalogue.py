@@ -13,15 +13,15 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.distribution.catalogue import (
+from services.distribution.catalogue_api import router
+from shared.auth import TokenVerifier, mint_token
+from shared.catalogue.services import (
     CatalogueEntry,
     CatalogueError,
     EntitlementRule,
     ServiceCatalogue,
     load_catalogue,
 )
-from services.distribution.catalogue_api import router
-from shared.auth import TokenVerifier, mint_token
 from shared.errors import Invalid
 from shared.http.errors import install_error_handlers
 from shared.settings import DEV_JWT_SECRET

@@ -4,7 +4,7 @@ Field staff pick a service from this list when they record a delivery, so each e
 label in English and in the languages beneficiaries read (a worker at the counter can point at
 the words), the unit it is counted in, and the entitlement rule checked before recording it.
 Programmes differ, so the list is a settings file (``BENSYS_SERVICE_CATALOGUE_FILE``); without
-one the packaged ``catalogue.json`` applies. Its defaults limit goods (food parcels, hot meals,
+one the packaged ``services.json`` applies. Its defaults limit goods (food parcels, hot meals,
 hygiene kits) and the costly one-off (repatriation); health, legal, information and referral
 services have no limit, because need decides those, not a counter.
 
@@ -40,7 +40,7 @@ from pydantic_core import ErrorDetails
 from shared.errors import Invalid
 
 Recipient = Literal["person", "organisation", "group"]
-DEFAULT_FILE = "catalogue.json"
+DEFAULT_FILE = "services.json"
 _CODE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 _LANGUAGE = re.compile(r"[a-z]{2}")
 _UNIT = re.compile(r"[a-z]+(?: [a-z]+)*")
@@ -249,7 +249,7 @@ def _entry(entry: _Entry) -> CatalogueEntry:
 def load_catalogue(path: Path | None = None) -> ServiceCatalogue:
     """The catalogue in ``path``, or the packaged default when it is None."""
     if path is None:
-        resource = resources.files("services.distribution").joinpath(DEFAULT_FILE)
+        resource = resources.files("shared.catalogue").joinpath(DEFAULT_FILE)
         return _parse(resource.read_text(encoding="utf-8"), f"(packaged default {resource})")
     try:
         text = path.read_text(encoding="utf-8")

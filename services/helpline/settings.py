@@ -11,4 +11,7 @@ class HelplineSettings(ServiceSettings):
     service_catalogue_file: Path | None = Field(
         default=None, description="The service catalogue, as distribution reads it."
     )
+    partner_directory_file: Path | None = Field(
+        default=None, description="The partner directory; None for the packaged partners.json."
+    )
     default_phone_region: str = Field(default="MV", description="For numbers without +country.")

@@ -107,7 +107,7 @@ class ReferralMade(Event):
     consent_override_reason: str | None = Field(
         default=None,
         description="Set when an admin referred a registered person without their consent to "
-        "partner_referral, and why.",
+        "partner_referral, and why (as a reason, never naming anyone: it is stored in clear).",
     )
     referred_by: str = Field(description="Who referred.")
     referred_at: datetime = Field(description="When (UTC).")

@@ -45,6 +45,7 @@ class RunningBenSys:
         self.registry = f"http://127.0.0.1:{first_port}"
         self.cards = f"http://127.0.0.1:{first_port + 1}"
         self.distribution = f"http://127.0.0.1:{first_port + 2}"
+        self.helpline = f"http://127.0.0.1:{first_port + 3}"
         self.reporting = f"http://127.0.0.1:{first_port + 4}"
         self.process: subprocess.Popen[str] | None = None
         self.output: list[str] = []

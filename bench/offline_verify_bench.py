@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import cbor2
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from shared.bencard import (
@@ -42,7 +43,7 @@ from shared.bencard import (
     read_credential,
     sign_revocation_list,
 )
-from shared.bencard.credential import PREFIX, _sig_structure, _unwrap
+from shared.bencard.credential import PREFIX
 
 SEED = 20_260_501
 NOW = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
@@ -87,10 +88,13 @@ class Signed:
 
 
 def signed_parts(credentials: Sequence[str]) -> list[Signed]:
+    """Unpacked with cbor2 and zlib directly, not with the verifier's own code."""
     parts = []
     for credential in credentials:
-        protected, payload, signature = _unwrap(credential)
-        parts.append(Signed(signature, _sig_structure(protected, payload)))
+        cose = cbor2.loads(zlib.decompress(base45.decode(credential[len(PREFIX) :])))
+        protected, _, payload, signature = cose.value
+        message = cbor2.dumps(["Signature1", protected, b"", payload])
+        parts.append(Signed(signature, message))
     return parts
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -31,10 +32,44 @@ def _die_with_parent() -> None:
         libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
 
 
-def free_port() -> int:
+PRIVATE_PORT_FLOOR = 20_000
+"""Ports are chosen between here and the kernel's ephemeral range (see ``free_ports``)."""
+
+
+def _ephemeral_floor() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768  # Linux's default
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_ports(count: int = 1) -> int:
+    """The first of ``count`` consecutive ports that are free now and stay free.
+
+    A port chosen now may be bound only seconds later (a service waits for its consumer group
+    first). The kernel hands ports of its ephemeral range to every outgoing connection in the
+    meantime, so a port from that range can be taken by a client socket before the server binds
+    it; ports below the range are never handed out that way.
+    """
+    ceiling = _ephemeral_floor() - count
+    for _ in range(500):
+        first = random.randint(PRIVATE_PORT_FLOOR, ceiling)  # noqa: S311 - not a secret
+        if all(_bindable(first + i) for i in range(count)):
+            return first
+    raise RuntimeError(f"no {count} free consecutive ports below {ceiling + count}")
+
+
+def free_port() -> int:
+    return free_ports(1)
 
 
 def port_answers(port: int, host: str = "127.0.0.1") -> bool:

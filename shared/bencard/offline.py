@@ -3,7 +3,7 @@
 Both documents are read and checked once, at construction, so each ``verify`` is a signature
 check plus a few microseconds of parsing. Nothing about any credential is remembered between
 calls; what is prepared once per list is the span in which the list is usable and the HMAC
-keyed with its salt (copied for each card rather than keyed afresh).
+keyed with its salt.
 
 The list's age is checked again on every call: a verifier left running for weeks starts
 refusing (RevocationListRejected) instead of trusting revocations it no longer knows. That is
@@ -12,7 +12,6 @@ the verifier's fault, not the card's, so it is raised, never reported as a card'
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,7 +19,7 @@ from typing import Any, Literal
 
 from shared.bencard.credential import CardClaims, CredentialRejected, read_credential
 from shared.bencard.keys import public_keys_from_jwks
-from shared.bencard.revocations import CLOCK_SKEW, PSEUDONYM_BYTES, read_revocation_list
+from shared.bencard.revocations import CLOCK_SKEW, Pseudonymiser, read_revocation_list
 
 OfflineStatus = Literal[
     "valid",
@@ -68,7 +67,7 @@ class OfflineVerifier:
         )
         self._usable_from = self._list.issued_at - CLOCK_SKEW
         self._usable_until = self._list.issued_at + max_list_age
-        self._keyed_hmac = hmac.new(self._list.salt, digestmod="sha256")
+        self._pseudonym = Pseudonymiser(self._list.salt)
 
     def verify(self, credential: str) -> OfflineResult:
         """The card's status; RevocationListRejected if the list has become too old to use."""
@@ -79,9 +78,7 @@ class OfflineVerifier:
             claims = read_credential(credential, self._keys, now=now)
         except CredentialRejected as rejected:
             return OfflineResult(False, rejected.reason, str(rejected), None)
-        keyed = self._keyed_hmac.copy()
-        keyed.update(claims.card_number.encode("ascii"))
-        if keyed.digest()[:PSEUDONYM_BYTES] in self._list.pseudonyms:
+        if self._pseudonym(claims.card_number) in self._list.pseudonyms:
             return OfflineResult(
                 False, "revoked", "this card was revoked or replaced: do not accept it", None
             )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bensys.embedded import free_port, port_answers
+from bensys.embedded import free_port, free_ports
 from shared.auth import mint_token
 from shared.settings import DEV_JWT_SECRET
 
@@ -92,17 +91,9 @@ class RunningBenSys:
             self.process.wait()
 
 
-def consecutive_free_ports(count: int) -> int:
-    for _ in range(200):
-        first = random.randint(20_000, 60_000)
-        if not any(port_answers(first + i) for i in range(count)):
-            return first
-    raise RuntimeError("no free port range")
-
-
 @pytest.fixture
 def bensys_up(tmp_path: Path) -> Iterator[RunningBenSys]:
-    system = RunningBenSys(tmp_path / "data", free_port(), free_port(), consecutive_free_ports(5))
+    system = RunningBenSys(tmp_path / "data", free_port(), free_port(), free_ports(5))
     try:
         yield system
     finally:

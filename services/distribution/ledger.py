@@ -71,19 +71,25 @@ class Ledger:
     async def around(
         self, migrant_id: str, service: str, at: datetime, days: int
     ) -> Sequence[Past]:
-        """The person's deliveries of ``service`` within ``days`` either side of ``at``."""
+        """The person's deliveries of ``service`` within ``days`` either side of ``at``.
+
+        Voids are left out here rather than in the query: the server uses the compound index
+        only when the filter is exactly its fields, and a person with 500 past deliveries
+        would otherwise have every one of them read (bench/RESULTS.md, issue 5).
+        """
         window = timedelta(days=days)
         cursor = self._deliveries.find(
             {
                 "migrant_id": migrant_id,
                 "service": service,
                 "delivered_at": {"$gt": at - window, "$lt": at + window},
-                "voided": False,
             },
-            {"quantity": 1, "delivered_at": 1},
+            {"quantity": 1, "delivered_at": 1, "voided": 1},
         )
         return [
-            Past(doc["_id"], doc["quantity"], _utc(doc["delivered_at"])) async for doc in cursor
+            Past(doc["_id"], doc["quantity"], _utc(doc["delivered_at"]))
+            async for doc in cursor
+            if not doc["voided"]
         ]
 
     async def history(

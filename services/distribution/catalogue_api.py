@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from shared.auth import Principal, Role, require_roles
 from shared.catalogue.services import CatalogueEntry, Recipient, ServiceCatalogue
+from shared.errors import Invalid
 
 router = APIRouter(tags=["services"])
 AnyRole = Annotated[Principal, Depends(require_roles(*Role))]
@@ -54,6 +55,9 @@ class ServiceView(BaseModel):
 
 class ServiceList(BaseModel):
     services: list[ServiceView]
+    next_cursor: str | None = Field(
+        default=None, description="Pass as ?cursor= for the next page; null on the last page."
+    )
 
 
 def _view(entry: CatalogueEntry, language: str | None) -> ServiceView:
@@ -88,5 +92,20 @@ async def list_services(
         str | None,
         Query(pattern="^[a-z]{2}$", description="ISO 639-1 code: adds each entry's `label`."),
     ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 100,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> ServiceList:
-    return ServiceList(services=[_view(entry, language) for entry in catalogue])
+    """Paged like every list, though a catalogue rarely needs a second page."""
+    entries = list(catalogue)
+    start = 0
+    if cursor is not None:
+        codes = [entry.code for entry in entries]
+        if cursor not in codes:
+            raise Invalid("cursor is not one this service gave: start again without it")
+        start = codes.index(cursor) + 1
+    page = entries[start : start + limit]
+    more = start + limit < len(entries)
+    return ServiceList(
+        services=[_view(entry, language) for entry in page],
+        next_cursor=page[-1].code if more else None,
+    )

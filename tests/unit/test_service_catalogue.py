@@ -274,3 +274,21 @@ async def test_a_language_that_is_not_an_iso_code_is_refused(client: httpx.Async
 
     assert response.status_code == 422
     assert response.json()["error"]["details"]["fields"][0]["field"] == "query.language"
+
+
+async def test_the_catalogue_pages_like_every_list(client: httpx.AsyncClient) -> None:
+    # Given pages of five
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": "5", **({"cursor": cursor} if cursor else {})}
+        page = (await client.get("/services", params=params, headers=signed_in())).json()
+        assert len(page["services"]) <= 5
+        seen += [s["code"] for s in page["services"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    # Then every service comes once, in catalogue order; a made-up cursor is refused
+    assert seen == list(load_catalogue().codes)
+    bad = await client.get("/services", params={"cursor": "nope"}, headers=signed_in())
+    assert bad.status_code == 422

@@ -44,7 +44,7 @@ lock:
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
 	.lockenv/bin/python -m pip install --quiet ".[dev]" "setuptools>=77"
 	.lockenv/bin/python -m pip freeze --all --exclude bensys --exclude pip > requirements.lock
-	rm -rf .lockenv
+	rm -rf .lockenv build
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

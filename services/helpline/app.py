@@ -1,6 +1,6 @@
 from fastapi import FastAPI
 
-from services.helpline import calls_api, follow_ups_api, referrals_api
+from services.helpline import calls_api, follow_ups_api, partners_api, referrals_api
 from services.helpline.call_log import CallLog
 from services.helpline.case_book import FollowUps, Referrals
 from services.helpline.context import Helpline
@@ -35,7 +35,12 @@ def create_app(settings: HelplineSettings | None = None) -> FastAPI:
         settings or HelplineSettings(),
         title="BenSys helpline",
         description="The toll-free line's calls (1458), referrals to partners, and follow-ups.",
-        routers=[calls_api.router, referrals_api.router, follow_ups_api.router],
+        routers=[
+            calls_api.router,
+            partners_api.router,
+            referrals_api.router,
+            follow_ups_api.router,
+        ],
         wire=wire,
         on_start=on_start,
     )

@@ -15,30 +15,24 @@ import uuid_utils
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from services.helpline.call_log import CallLog
-from services.helpline.call_schemas import (
-    CallCreate,
-    Caller,
-    CallLink,
-    CallPage,
-    CallPublic,
-    ResolvedCaller,
-    view,
+from services.helpline.call_logging import (
+    already_logged,
+    append_call,
+    resolve_caller,
+    seal_details,
+    stream_version,
 )
-from services.helpline.calls import LogCall, call_logged, check_call, decide_link, e164
+from services.helpline.call_reads import show_calls
+from services.helpline.call_schemas import CallCreate, CallLink, CallPage, CallPublic, view
+from services.helpline.calls import call_logged, check_call, decide_link
 from services.helpline.context import Helpline, HelplineDep, Operator
 from shared.auth import Principal
-from shared.bencard.numbers import InvalidCardNumber, normalise_card_number
 from shared.commands import append_decided, command_id, fingerprint, previous_answer
-from shared.contracts.base import Sealed
-from shared.contracts.helpline import CallCategory, CallLogged
-from shared.crypto import KeyDestroyed
-from shared.errors import Gone, Invalid, NotFound
-from shared.eventstore.model import ConcurrencyConflict, utc_now
-from shared.eventstore.port import EventStore
+from shared.contracts.helpline import CallCategory, CallReadPurpose
+from shared.errors import Invalid, NotFound
+from shared.eventstore.model import utc_now
 
 router = APIRouter(tags=["calls"])
-ATTEMPTS = 3
-"""A call that lost a race for its caller's stream is appended again, this many times."""
 
 
 def call_log(helpline: HelplineDep) -> CallLog:
@@ -72,14 +66,16 @@ async def log_call(
     if call_id is None:
         checked = check_call(
             body.command(
-                str(uuid_utils.uuid7()), await _caller(helpline, body.caller), principal.subject
+                str(uuid_utils.uuid7()),
+                await resolve_caller(helpline, body.caller),
+                principal.subject,
             ),
             helpline.catalogue,
             helpline.settings.sites,
             utc_now(),
         )
-        event = call_logged(checked, **await _seal(helpline, checked))
-        call_id = await _append(
+        event = call_logged(checked, **await seal_details(helpline, checked))
+        call_id = await append_call(
             helpline,
             calls,
             request,
@@ -89,14 +85,15 @@ async def log_call(
             command=command,
             request_fingerprint=request_fingerprint,
         )
-        if call_id == checked.call_id:
-            return await _shown(helpline, calls, call_id, principal)
+        if call_id == checked.call_id:  # what the operator just typed: not a read of it
+            return await _shown(helpline, calls, request, call_id, principal, None)
     response.status_code = status.HTTP_200_OK  # a retry: the first answer, as it reads now
-    return await _shown(helpline, calls, call_id, principal)
+    return await _shown(helpline, calls, request, call_id, principal, "call_retried")
 
 
 @router.get("/calls", response_model=CallPage, summary="Calls, newest first, a page at a time")
 async def list_calls(
+    request: Request,
     helpline: HelplineDep,
     calls: CallLogDep,
     principal: Operator,
@@ -124,7 +121,7 @@ async def list_calls(
         limit=limit,
         cursor=cursor,
     )
-    items = [await view(doc, principal.role, helpline.runtime.cipher) for doc in page.items]
+    items = await show_calls(helpline, request, principal, page.items, purpose="call_list")
     return {"items": items, "next_cursor": page.next_cursor}
 
 
@@ -135,6 +132,7 @@ async def list_calls(
 )
 async def calls_of(
     migrant_id: str,
+    request: Request,
     helpline: HelplineDep,
     calls: CallLogDep,
     principal: Operator,
@@ -142,7 +140,7 @@ async def calls_of(
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     page = await calls.page(migrant_id=migrant_id, limit=limit, cursor=cursor)
-    items = [await view(doc, principal.role, helpline.runtime.cipher) for doc in page.items]
+    items = await show_calls(helpline, request, principal, page.items, purpose="person_calls")
     return {"items": items, "next_cursor": page.next_cursor}
 
 
@@ -175,7 +173,7 @@ async def link_call(
             request,
             principal,
             stream_id=stream,
-            expected_version=await _version(helpline, calls, stream),
+            expected_version=await stream_version(helpline, calls, stream),
             events=[event],
             answer=lambda _: {"call_id": call_id},
             command=command,
@@ -183,110 +181,25 @@ async def link_call(
             subject=body.migrant_id,
             inline=calls.project,
         )
-    return await _shown(helpline, calls, call_id, principal)
-
-
-async def already_logged(
-    store: EventStore, command: str, request_fingerprint: str, client_id: str
-) -> str | None:
-    """The call a client id already logged, if any; a different call under it is refused
-    (the shared message speaks of an Idempotency-Key, which a console never sent)."""
-    record = await store.get_command(command)
-    if record is None:
-        return None
-    call_id = str(record.result["call_id"])
-    if record.fingerprint != request_fingerprint:
-        raise Invalid(
-            f"client_id {client_id!r} was already used for another call ({call_id}): give "
-            "this call a new client id, or resend the first one unchanged",
-            details={"client_id": client_id, "call_id": call_id},
-        )
-    return call_id
-
-
-async def _caller(helpline: Helpline, caller: Caller) -> ResolvedCaller:
-    """A card read to its holder, a record checked, a phone number spelled one way."""
-    migrant_id = caller.migrant_id
-    card_number = None
-    if caller.card_number is not None:
-        try:
-            card_number = normalise_card_number(caller.card_number)
-        except InvalidCardNumber as error:
-            raise Invalid(f"caller.card_number: {error}") from None
-        migrant_id = await helpline.facts.holder_of(card_number)
-    if migrant_id is not None:
-        await helpline.facts.person(migrant_id)
-        return ResolvedCaller("migrant", migrant_id, card_number)
-    if caller.phone is not None:
-        phone = e164(caller.phone, helpline.settings.default_phone_region)
-        return ResolvedCaller("phone_only", phone=phone)
-    return ResolvedCaller("anonymous")
-
-
-async def _seal(helpline: Helpline, call: LogCall) -> dict[str, Sealed | None]:
-    """Phone and notes under the caller's key; one of the call's own for a caller with none."""
-    try:
-        return await helpline.runtime.cipher.seal_many(
-            call.key_id, {"phone": call.phone, "notes": call.notes}
-        )
-    except KeyDestroyed:
-        raise Gone(
-            f"migrant {call.migrant_id} was erased; nothing more can be recorded for them"
-        ) from None
-
-
-async def _append(
-    helpline: Helpline,
-    calls: CallLog,
-    request: Request,
-    principal: Principal,
-    *,
-    stream: str,
-    event: CallLogged,
-    command: str,
-    request_fingerprint: str,
-) -> str:
-    """The id of the call logged under the event's client id: this one, or a racing retry's.
-
-    A call decides nothing from its caller's stream, so losing a race for it (to another of
-    their calls or a follow-up) only means appending again at the new version.
-    """
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            answer = await append_decided(
-                helpline.runtime,
-                request,
-                principal,
-                stream_id=stream,
-                expected_version=await _version(helpline, calls, stream),
-                events=[event],
-                answer=lambda _: {"call_id": event.call_id},
-                command=command,
-                request_fingerprint=request_fingerprint,
-                subject=stream,
-                inline=calls.project,
-            )
-            return str(answer["call_id"])
-        except ConcurrencyConflict:
-            if attempt == ATTEMPTS:
-                raise
-    raise AssertionError("unreachable")
-
-
-async def _version(helpline: Helpline, calls: CallLog, stream: str) -> int:
-    """The stream's version now: the log's last mark, then whatever was appended after it."""
-    mark = await calls.last_version(stream)
-    later = await helpline.runtime.store.load(stream, after_version=mark)
-    return later[-1].version if later else mark
+    return await _shown(helpline, calls, request, call_id, principal, "call_linked")
 
 
 async def _shown(
-    helpline: Helpline, calls: CallLog, call_id: str, principal: Principal
+    helpline: Helpline,
+    calls: CallLog,
+    request: Request,
+    call_id: str,
+    principal: Principal,
+    purpose: CallReadPurpose | None,
 ) -> dict[str, Any]:
+    """The call as ``principal`` may read it; recorded as a read unless ``purpose`` is None."""
     doc = await calls.call(call_id)
     if doc is None:  # written in the same transaction as the command record: a bug if absent
         raise LookupError(f"call {call_id} has a command record but no document")
-    return await view(doc, principal.role, helpline.runtime.cipher)
+    if purpose is None:
+        return await view(doc, principal.role, helpline.runtime.cipher)
+    [shown] = await show_calls(helpline, request, principal, [doc], purpose=purpose)
+    return shown
 
 
 def _zoned(moment: datetime | None) -> datetime | None:

@@ -1,14 +1,12 @@
-"""``/partners`` and ``/referrals``: the directory, referring a caller, and the partner's answers.
+"""``/referrals``: referring a caller to a partner, and the partner's answers.
 
 Routes translate; the rules live in :mod:`services.helpline.referrals`. A referral is its own
 stream (``referral:<id>``) whose subject is the person when registered, so it stays in order
-with everything else about them on the topic, and otherwise the referral itself. The directory
-is the one loaded at start-up (``app.state.partners``), so a bad file never reaches a request.
+with everything else about them on the topic, and otherwise the referral itself.
 """
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -18,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.helpline.case_book import Page, Referrals
 from services.helpline.context import HelplineDep, Operator
-from services.helpline.partners import PartnerDirectory, PartnerKind
+from services.helpline.partners_api import PartnersDep
 from services.helpline.referrals import (
     PURPOSE,
     MakeReferral,
@@ -29,46 +27,23 @@ from services.helpline.referrals import (
     evolve,
     fold,
 )
-from shared.auth import Principal, Role, require_roles
+from shared.auth import Role
 from shared.commands import append_decided, command_id, fingerprint, previous_answer
 from shared.contracts.catalog import CATALOG
 from shared.contracts.helpline import ReferralOutcome
-from shared.errors import Invalid, NotFound
+from shared.errors import NotFound
 from shared.eventstore.model import utc_now
 
 router = APIRouter(tags=["referrals"])
-AnyRole = Annotated[Principal, Depends(require_roles(*Role))]
 Limit = Annotated[int, Query(ge=1, le=200)]
 Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
-
-
-def get_partners(request: Request) -> PartnerDirectory:
-    partners = getattr(request.app.state, "partners", None)
-    if not isinstance(partners, PartnerDirectory):
-        # A wiring mistake, not the caller's: a 500 and a log line that says what is missing.
-        raise TypeError("app.state.partners must be the PartnerDirectory loaded at start-up")
-    return partners
 
 
 def get_referrals(helpline: HelplineDep) -> Referrals:
     return Referrals(helpline.runtime.mongo, helpline.settings.database)
 
 
-PartnersDep = Annotated[PartnerDirectory, Depends(get_partners)]
 ReferralsDep = Annotated[Referrals, Depends(get_referrals)]
-
-
-class PartnerPublic(BaseModel):
-    code: str = Field(description="What a referral names, e.g. 'iom_maldives'.")
-    name: str
-    kind: PartnerKind
-    services: list[str] = Field(description="Catalogue codes it takes; [] for any.")
-    contact: str | None
-
-
-class PartnerPage(BaseModel):
-    items: list[PartnerPublic]
-    next_cursor: str | None = Field(description="Pass as cursor for the next page; null at end.")
 
 
 class ReferralCreate(BaseModel):
@@ -129,47 +104,6 @@ def public(referral: Referral) -> dict[str, Any]:
         outcomes=[AnswerPublic(outcome=a.outcome, at=a.at, by=a.by) for a in referral.answers],
         version=referral.version,
     ).model_dump(mode="json")
-
-
-@router.get("/partners", response_model=PartnerPage, summary="The partner directory")
-async def list_partners(
-    partners: PartnersDep,
-    _: AnyRole,
-    kind: PartnerKind | None = None,
-    service: Annotated[str | None, Query(description="Only partners that take it.")] = None,
-    limit: Limit = 50,
-    cursor: Cursor = None,
-) -> dict[str, Any]:
-    chosen = [
-        p
-        for p in partners
-        if (kind is None or p.kind == kind) and (service is None or p.takes(service))
-    ]
-    start = 0
-    if cursor is not None:
-        codes = [p.code for p in chosen]
-        last = _unpack(cursor)
-        if last not in codes:
-            raise Invalid("cursor is not one this service gave: start again without it")
-        start = codes.index(last) + 1
-    items = chosen[start : start + limit]
-    more = start + limit < len(chosen)
-    return {
-        "items": [
-            PartnerPublic(
-                code=p.code, name=p.name, kind=p.kind, services=list(p.services), contact=p.contact
-            ).model_dump()
-            for p in items
-        ],
-        "next_cursor": base64.urlsafe_b64encode(items[-1].code.encode()).decode() if more else None,
-    }
-
-
-def _unpack(cursor: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(cursor.encode()).decode()
-    except (ValueError, UnicodeDecodeError):
-        raise Invalid("cursor is not one this service gave: start again without it") from None
 
 
 @router.post(

@@ -28,6 +28,7 @@ CallCategory = Literal[
     "other",
 ]
 ReferralOutcome = Literal["accepted", "completed", "declined", "no_response"]
+CallReadPurpose = Literal["call_retried", "call_linked", "call_list", "person_calls"]
 
 
 @CATALOG.register
@@ -160,3 +161,30 @@ class FollowUpCompleted(Event):
     )
     completed_by: str = Field(description="Who did it.")
     completed_at: datetime = Field(description="When (UTC).")
+
+
+@CATALOG.register
+class CallDetailsRead(Event):
+    """Someone was shown callers' phone numbers or call notes (ARCHITECTURE §5: every read of
+    personal data is itself an event).
+
+    One event per answer, on a stream of its own (``reads:<id>``) so that reading never races
+    a write. Its subject is the caller when the answer was about one caller; an answer listing
+    several callers names them all in ``subjects``.
+    """
+
+    producer: ClassVar[str] = "helpline"
+    event_type: ClassVar[str] = "CallDetailsRead"
+    event_version: ClassVar[int] = 1
+
+    call_ids: tuple[str, ...] = Field(description="The calls whose phone or notes were shown.")
+    subjects: tuple[str, ...] = Field(
+        description="Their callers: migrant ids, or call:<id> for callers with no record."
+    )
+    erased: tuple[str, ...] = Field(
+        default=(), description="Calls among them whose details were unreadable (erased)."
+    )
+    reader: str = Field(description="Who read them.")
+    role: str = Field(description="The reader's role.")
+    purpose: CallReadPurpose = Field(description="Which answer showed them.")
+    read_at: datetime = Field(description="When (UTC).")

@@ -398,3 +398,49 @@ async def test_refusals_say_what_to_do(helpline: Helpline, http: httpx.AsyncClie
     distributor = mint_token(secret=DEV_JWT_SECRET, role="distributor", site=SITE)
     forbidden = await http.get("/calls", headers={"Authorization": f"Bearer {distributor}"})
     assert forbidden.status_code == 403
+
+
+async def reads_recorded(helpline: Helpline) -> list[tuple[str, dict[str, Any]]]:
+    """Every CallDetailsRead the helpline stored, oldest first, with its subject."""
+    events = helpline.runtime.mongo[helpline.settings.database]["events"]
+    cursor = events.find({"type": "bensys.helpline.CallDetailsRead.v1"}, sort=[("_id", 1)])
+    return [(doc["subject"], doc["data"]) async for doc in cursor]
+
+
+async def test_every_answer_that_shows_a_phone_or_notes_is_recorded_as_a_read(
+    helpline: Helpline, http: httpx.AsyncClient
+) -> None:
+    # Given a registered person's call, a phone-only caller's and an anonymous one without notes
+    migrant_id, _ = await known_person(helpline)
+    theirs = (await http.post("/calls", json=a_call({"migrant_id": migrant_id}))).json()
+    phoned_body = a_call({"phone": "+9607771234"})
+    phoned = (await http.post("/calls", json=phoned_body)).json()
+    silent = await http.post("/calls", json=a_call({"anonymous": True}, notes=None))
+    assert silent.status_code == 201, silent.text
+    # Then logging them recorded no read: each answer only echoed what the operator typed
+    assert await reads_recorded(helpline) == []
+    # But a retry's answer shows what is stored now, to whoever retried: that is a read
+    assert (await http.post("/calls", json=phoned_body)).status_code == 200
+    [(subject, retry)] = await reads_recorded(helpline)
+    assert (subject, retry["purpose"], retry["call_ids"]) == (
+        f"call:{phoned['call_id']}",
+        "call_retried",
+        [phoned["call_id"]],
+    )
+    assert (retry["reader"], retry["role"]) == ("operator-1", "helpline")
+    # When the operator lists every call, and then the person's
+    assert len((await http.get("/calls")).json()["items"]) == 3
+    assert len((await http.get(f"/migrants/{migrant_id}/calls")).json()["items"]) == 1
+    # Then one read per answer names the calls whose details it showed, and their callers
+    listing, person = (await reads_recorded(helpline))[1:]
+    assert listing[0].startswith("reads:")  # several callers: the read is a subject of its own
+    assert set(listing[1]["call_ids"]) == {theirs["call_id"], phoned["call_id"]}
+    assert set(listing[1]["subjects"]) == {migrant_id, f"call:{phoned['call_id']}"}
+    assert (listing[1]["purpose"], listing[1]["erased"]) == ("call_list", [])
+    assert (person[0], person[1]["purpose"]) == (migrant_id, "person_calls")
+    # And once the person is erased, a read shows nothing of theirs and says so
+    await helpline.runtime.vault.destroy_key(migrant_id)
+    again = (await http.get(f"/migrants/{migrant_id}/calls")).json()["items"]
+    assert (again[0]["notes"], again[0]["phone"]) == (None, None)
+    last = (await reads_recorded(helpline))[-1][1]
+    assert last["erased"] == [theirs["call_id"]]

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.helpline import follow_ups_api, referrals_api
+from services.helpline import follow_ups_api, partners_api, referrals_api
 from services.helpline.case_book import FollowUps, Referrals
 from services.helpline.context import Helpline
 from services.helpline.partners import load_partners
@@ -70,6 +70,7 @@ def app(helpline: Helpline) -> FastAPI:
     app.state.token_verifier = TokenVerifier(secret=DEV_JWT_SECRET)
     app.state.helpline = helpline
     app.state.partners = load_partners(services=helpline.catalogue.codes)
+    app.include_router(partners_api.router)
     app.include_router(referrals_api.router)
     app.include_router(follow_ups_api.router)
     return app

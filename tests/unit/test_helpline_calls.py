@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from services.helpline.call_logging import already_logged
 from services.helpline.call_schemas import CallCreate, Caller, view
 from services.helpline.calls import LogCall, call_logged, check_call, decide_link, e164
-from services.helpline.calls_api import already_logged
 from shared.auth import Role
 from shared.catalogue.services import load_catalogue
 from shared.contracts.base import Sealed

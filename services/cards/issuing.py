@@ -72,13 +72,17 @@ class OpenedCard:
 
 
 async def open_card(cipher: PersonalDataCipher, doc: Document) -> OpenedCard:
-    name = await cipher.open(Sealed.model_validate(doc["printed_name"]))
+    born = doc.get("birth_year")
+    opened = await cipher.open_many(
+        {
+            "name": Sealed.model_validate(doc["printed_name"]),
+            "year": None if born is None else Sealed.model_validate(born),
+        }
+    )
+    name, year_text = opened["name"], opened["year"]
     if name is None:
         raise Gone(f"the holder of card {doc['_id']} was erased; the card shows nothing")
-    year = None
-    if doc.get("birth_year") is not None:
-        opened = await cipher.open(Sealed.model_validate(doc["birth_year"]))
-        year = None if opened is None else int(opened)
+    year = None if year_text is None else int(year_text)
     return OpenedCard(
         number=doc["_id"],
         migrant_id=doc["migrant_id"],

@@ -9,6 +9,7 @@ card never contends with changing it.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -97,13 +98,17 @@ async def answer(cards: Cards, checked: Checked, verification_id: str) -> dict[s
     }
     if checked.status != "valid" or card is None:
         return result
-    person = await cards.people.find(card["migrant_id"])
+    # Doses are read alongside consent (they are not personal data); the name is opened only
+    # once consent is known, so nothing is decrypted that may not be shown.
+    person, doses = await asyncio.gather(
+        cards.people.find(card["migrant_id"]), cards.index.doses_of(card["migrant_id"])
+    )
     if person is None or not person.shares_health_data:
         result["reason"] += " The holder has not consented to share health details."
         return result
     opened = await open_card(cards.runtime.cipher, card)
     result["holder"] = {"name": opened.name, "sex": opened.sex, "year_of_birth": opened.birth_year}
-    result["doses"] = await cards.index.doses_of(card["migrant_id"])
+    result["doses"] = doses
     return result
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -43,8 +44,13 @@ async def verify(
         checked = await verify_number(cards, card_number(body.card_number), now)
         method = "card_number"
     verification_id = new_verification_id()
-    await record(cards, request, principal, checked, method=method, verification_id=verification_id)
-    return await answer(cards, checked, verification_id)
+    # Recorded while the answer is read: both must succeed before anything is answered.
+    recorded = record(
+        cards, request, principal, checked, method=method, verification_id=verification_id
+    )
+    _, answered = await asyncio.gather(recorded, answer(cards, checked, verification_id))
+    result: dict[str, Any] = answered
+    return result
 
 
 @router.get(

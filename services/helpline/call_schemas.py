@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -154,7 +155,7 @@ class CallPage(BaseModel):
 class Opener(Protocol):
     """What the view needs of :class:`shared.crypto.PersonalDataCipher`."""
 
-    async def open(self, sealed: Sealed) -> str | None: ...
+    async def open_many(self, sealed: Mapping[str, Sealed | None]) -> dict[str, str | None]: ...
 
 
 async def view(doc: Document, role: Role, cipher: Opener) -> dict[str, Any]:
@@ -166,10 +167,12 @@ async def view(doc: Document, role: Role, cipher: Opener) -> dict[str, Any]:
     shown["started_at"] = utc(doc["started_at"])
     if doc.get("linked_at") is not None:
         shown["linked_at"] = utc(doc["linked_at"])
-    for name in ("phone", "notes"):
-        sealed = shown.pop(name, None)
-        if role in READS_PERSONAL_DATA:
-            shown[name] = (
-                None if sealed is None else await cipher.open(Sealed.model_validate(sealed))
-            )
+    sealed = {name: shown.pop(name, None) for name in ("phone", "notes")}
+    if role in READS_PERSONAL_DATA:
+        shown |= await cipher.open_many(
+            {
+                name: None if value is None else Sealed.model_validate(value)
+                for name, value in sealed.items()
+            }
+        )
     return {"call_id": doc["_id"], **shown}

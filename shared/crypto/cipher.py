@@ -82,11 +82,28 @@ class PersonalDataCipher:
         Raises SealTampered when the value was altered or moved, UnknownKey when the vault
         never knew its key.
         """
-        key = await self._vault.get_key(sealed.kid)
+        return self._open_with(await self._key_for_opening(sealed.kid), sealed)
+
+    async def open_many(self, sealed: Mapping[str, Sealed | None]) -> dict[str, str | None]:
+        """Open a record's fields with one vault read per key (usually one); absent stay None."""
+        kids = {value.kid for value in sealed.values() if value is not None}
+        keys = {kid: await self._key_for_opening(kid) for kid in sorted(kids)}
+        return {
+            name: None if value is None else self._open_with(keys[value.kid], value)
+            for name, value in sealed.items()
+        }
+
+    async def _key_for_opening(self, kid: str) -> bytes | None:
+        """The key, or None when it was destroyed (erasure); UnknownKey if it never existed."""
+        key = await self._vault.get_key(kid)
+        if key is None and not await self._vault.is_destroyed(kid):
+            raise UnknownKey(kid)
+        return key
+
+    @staticmethod
+    def _open_with(key: bytes | None, sealed: Sealed) -> str | None:
         if key is None:
-            if await self._vault.is_destroyed(sealed.kid):
-                return None
-            raise UnknownKey(sealed.kid)
+            return None
         try:
             nonce, ciphertext = _decode(sealed.iv), _decode(sealed.ct)
         except (binascii.Error, ValueError) as exc:

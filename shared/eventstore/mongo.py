@@ -2,13 +2,28 @@
 
 Collections: ``events`` (unique ``(stream_id, version)`` and ``event_id``; a global
 ``position``; ``published`` makes it the outbox), ``commands`` (first answers of idempotent
-commands), ``counters`` (the next global position) and ``relay`` (how far the broker's log
-must reach). An append is one multi-document transaction, so the
-events, their position and the command record are stored together or not at all.
+commands), ``counters`` (the last position handed out) and ``relay`` (how far the broker's log
+must reach). An append is one multi-document transaction, so the events, the command record
+and any inline projection are stored together or not at all.
+
+Positions are reserved by an atomic increment *before* the transaction, not inside it: a
+counter written in every transaction is one document every append contends for, and under
+concurrency transactions abort on it and retry (every bench showed eight requests in flight
+no faster than one). Reserved outside, a position is still unique and still larger than that
+of every event already appended when the reservation was made, so whatever happened before
+an append (another event about the same person, the earlier versions of its own stream) has
+a smaller position, and the relay publishes it first. Positions are not gap-free (an aborted
+append leaves its reservation unused), and two appends in flight at once may commit in either
+order, which nothing may rely on: they were concurrent.
+
+The first event of a new stream with no command record and no inline projection (a
+verification, a recorded read) needs no transaction at all: one insert is atomic, and the
+unique ``(stream_id, version)`` index is its concurrency check.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
@@ -52,6 +67,7 @@ class MongoEventStore:
             [("published", ASCENDING), ("position", ASCENDING)], name="outbox"
         )
         await self._events.create_index("subject", name="subject")
+        await self._create_counter()
 
     async def append(
         self,
@@ -63,6 +79,10 @@ class MongoEventStore:
         command: CommandRecord | None = None,
         inline: InlineProjection | None = None,
     ) -> list[StoredEvent]:
+        first_position = await self._reserve_positions(len(events))
+        if expected_version == 0 and len(events) == 1 and command is None and inline is None:
+            return await self._start_stream(stream_id, events[0], metadata, first_position)
+
         async def in_transaction(session: AsyncClientSession) -> list[StoredEvent]:
             return await self._append_in(
                 session,
@@ -72,6 +92,7 @@ class MongoEventStore:
                 metadata=metadata,
                 command=command,
                 inline=inline,
+                first_position=first_position,
             )
 
         try:
@@ -87,6 +108,46 @@ class MongoEventStore:
             actual = await self._current_version(stream_id)
             raise ConcurrencyConflict(stream_id, expected_version, actual) from exc
 
+    async def _reserve_positions(self, count: int) -> int:
+        """The first of ``count`` positions no other append will ever be given."""
+        for _ in range(2):
+            counter = await self._counters.find_one_and_update(
+                {"_id": "position"},
+                {"$inc": {"value": count}},
+                return_document=ReturnDocument.AFTER,
+            )
+            if counter is not None:
+                return int(counter["value"]) - count + 1
+            await self._create_counter()  # a store whose indexes were never ensured
+        raise RuntimeError("the position counter could not be created")
+
+    async def _create_counter(self) -> None:
+        # Created apart from its first increment: concurrent upserting increments of a missing
+        # document can answer without the field on SecantusDB.
+        with contextlib.suppress(DuplicateKeyError):  # another append created it first
+            await self._counters.update_one(
+                {"_id": "position"}, {"$setOnInsert": {"value": 0}}, upsert=True
+            )
+
+    async def _start_stream(
+        self, stream_id: str, event: PendingEvent, metadata: EventMetadata, position: int
+    ) -> list[StoredEvent]:
+        stored = build_stored_events(
+            stream_id=stream_id,
+            first_version=1,
+            first_position=position,
+            previous_chainhash=GENESIS,
+            events=[event],
+            metadata=metadata,
+            occurred_at=utc_now(),
+        )
+        try:
+            await self._events.insert_one(_to_document(stored[0]))
+        except DuplicateKeyError as exc:
+            actual = await self._current_version(stream_id)
+            raise ConcurrencyConflict(stream_id, 0, actual) from exc
+        return stored
+
     async def _append_in(
         self,
         session: AsyncClientSession,
@@ -97,6 +158,7 @@ class MongoEventStore:
         metadata: EventMetadata,
         command: CommandRecord | None,
         inline: InlineProjection | None,
+        first_position: int,
     ) -> list[StoredEvent]:
         if command is not None:
             await self._commands.insert_one(
@@ -113,17 +175,10 @@ class MongoEventStore:
         actual = int(last["version"]) if last else 0
         if actual != expected_version:
             raise ConcurrencyConflict(stream_id, expected_version, actual)
-        counter = await self._counters.find_one_and_update(
-            {"_id": "position"},
-            {"$inc": {"value": len(events)}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-            session=session,
-        )
         stored = build_stored_events(
             stream_id=stream_id,
             first_version=expected_version + 1,
-            first_position=int((counter or {})["value"]) - len(events) + 1,
+            first_position=first_position,
             previous_chainhash=str(last["chainhash"]) if last else GENESIS,
             events=events,
             metadata=metadata,

@@ -41,11 +41,16 @@ class EventStore(Protocol):
     async def get_command(self, command_id: str) -> CommandRecord | None: ...
 
     async def read_all(self, *, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
-        """Every stream, in global position order: for auditors and rebuilds."""
+        """Every stream, in position order: for auditors and rebuilds of a store at rest.
+
+        Positions are unique and follow causality, but are not gap-free and appends in flight
+        at once may commit out of position order: this is not a cursor to tail a live store by
+        (consumers read the topics for that).
+        """
         ...
 
     async def unpublished(self, limit: int) -> list[StoredEvent]:
-        """The outbox: events the broker has not confirmed yet, in global position order."""
+        """The outbox: events the broker has not confirmed yet, in position order."""
         ...
 
     async def mark_published(self, event_ids: Sequence[str]) -> None: ...

@@ -69,6 +69,29 @@ class EventStoreContract:
         assert len(losers) == 7
         assert [e.version for e in await store.load(stream)] == [1, 2, 3]
 
+    async def test_only_one_of_many_first_events_starts_a_stream(self, store: EventStore) -> None:
+        # One event on a new stream is the append that needs no transaction (MongoDB)
+        stream = new_stream()
+        results = await asyncio.gather(
+            *(store.append(stream, 0, pending(1), META) for _ in range(8)),
+            return_exceptions=True,
+        )
+        assert sum(1 for r in results if isinstance(r, list)) == 1
+        assert sum(1 for r in results if isinstance(r, ConcurrencyConflict)) == 7
+        [event] = await store.load(stream)
+        assert event.chainhash == event.expected_chainhash(GENESIS)
+
+    async def test_appends_at_once_get_distinct_positions_and_all_land(
+        self, store: EventStore
+    ) -> None:
+        streams = [new_stream() for _ in range(12)]
+        appended = await asyncio.gather(
+            *(store.append(s, 0, pending(1 + i % 2), META) for i, s in enumerate(streams))
+        )
+        positions = [e.position for events in appended for e in events]
+        assert len(set(positions)) == len(positions) == 18
+        assert [len(await store.load(s)) for s in streams] == [1 + i % 2 for i in range(12)]
+
     async def test_global_positions_increase_across_streams(self, store: EventStore) -> None:
         first = await store.append(new_stream(), 0, pending(2), META)
         second = await store.append(new_stream(), 0, pending(1), META)

@@ -353,6 +353,28 @@ async def test_a_record_is_sealed_with_one_vault_round_trip(vault: InMemoryKeyVa
     assert opened == record
 
 
+async def test_a_record_is_opened_with_one_vault_round_trip_per_key(
+    vault: InMemoryKeyVault,
+) -> None:
+    # given a person's name and year, and a caller's phone under a key of the call's own
+    cipher = PersonalDataCipher(vault)
+    theirs = await cipher.seal_many("person-1", {"name": "Aminath", "year": "1990"})
+    call = await cipher.seal("call:c-1", "+9607771234")
+    counting = CountingVault(vault)
+    # when they are opened together
+    opened = await PersonalDataCipher(counting).open_many(theirs | {"phone": call, "notes": None})
+    # then each key was fetched once, and each field opened to its value
+    assert opened == {"name": "Aminath", "year": "1990", "phone": "+9607771234", "notes": None}
+    assert counting.calls == ["get_key", "get_key"]
+    # and once the person is erased, their fields open to None while the call's still opens
+    await vault.destroy_key("person-1")
+    after = await cipher.open_many(theirs | {"phone": call})
+    assert after == {"name": None, "year": None, "phone": "+9607771234"}
+    stray = call.model_copy(update={"kid": "person-from-elsewhere"})
+    with pytest.raises(UnknownKey):
+        await cipher.open_many({"phone": stray})
+
+
 async def test_sealing_a_new_person_creates_their_key(
     cipher: PersonalDataCipher, vault: InMemoryKeyVault
 ) -> None:

@@ -3,6 +3,7 @@ what a retry with the same client id gets back."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -191,9 +192,12 @@ class FakeCipher:
         self.opened: list[str] = []
         self.erased = erased
 
-    async def open(self, value: Sealed) -> str | None:
-        self.opened.append(value.kid)
-        return None if self.erased else f"plain {value.ct}"
+    async def open_many(self, sealed: Mapping[str, Sealed | None]) -> dict[str, str | None]:
+        self.opened += [value.kid for value in sealed.values() if value is not None]
+        return {
+            name: None if value is None or self.erased else f"plain {value.ct}"
+            for name, value in sealed.items()
+        }
 
 
 STORED: dict[str, Any] = {

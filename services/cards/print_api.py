@@ -10,13 +10,18 @@ import asyncio
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Query, Response
+import uuid_utils
+from fastapi import APIRouter, Query, Request, Response
 
 from services.cards.api import CardNumber, known_card
 from services.cards.context import Cards, CardsDep, RegistrarOrAdmin
 from services.cards.issuing import credential_of, open_card
 from services.cards.printing import PrintableCard, card_pdf, card_png, sheets_pdf
+from shared.auth import Principal
+from shared.commands import append_decided
+from shared.contracts.cards import CardsPrinted
 from shared.errors import Conflict, Invalid
+from shared.eventstore.model import utc_now
 
 router = APIRouter(tags=["printing"])
 PRINTED_LANGUAGES = ("bn", "hi", "ta", "ne", "si", "dv")
@@ -44,6 +49,35 @@ async def printable(cards: Cards, doc: dict[str, Any]) -> PrintableCard:
     )
 
 
+async def record_print(
+    cards: Cards,
+    request: Request,
+    principal: Principal,
+    docs: list[dict[str, Any]],
+    output: Literal["pdf", "png", "sheets", "credential"],
+) -> None:
+    """Recorded before anything is handed over: a print that cannot be recorded is not made."""
+    holders = tuple(doc["migrant_id"] for doc in docs)
+    event = CardsPrinted(
+        card_numbers=tuple(doc["_id"] for doc in docs),
+        migrant_ids=holders,
+        output=output,
+        printed_by=principal.subject,
+        role=principal.role.value,
+        printed_at=utc_now(),
+    )
+    await append_decided(
+        cards.runtime,
+        request,
+        principal,
+        stream_id=f"prints:{uuid_utils.uuid7()}",
+        expected_version=0,
+        events=[event],
+        answer=lambda _: {},
+        subject=holders[0] if len(set(holders)) == 1 else None,
+    )
+
+
 async def _rendered(render: Callable[[T], bytes], what: T) -> bytes:
     """A name no card font can draw is refused (fonts would silently drop its letters)."""
     try:
@@ -57,9 +91,11 @@ async def _rendered(render: Callable[[T], bytes], what: T) -> bytes:
     summary="The text the card's QR code carries, for a phone wallet or a reprint elsewhere",
 )
 async def card_credential(
-    number: CardNumber, cards: CardsDep, _: RegistrarOrAdmin
+    number: CardNumber, request: Request, cards: CardsDep, principal: RegistrarOrAdmin
 ) -> dict[str, str]:
-    card = await printable(cards, await known_card(cards, number))
+    doc = await known_card(cards, number)
+    card = await printable(cards, doc)
+    await record_print(cards, request, principal, [doc], "credential")
     return {"card_number": card.card_number, "credential": card.credential}
 
 
@@ -70,13 +106,16 @@ async def card_credential(
 )
 async def print_card(
     number: CardNumber,
+    request: Request,
     cards: CardsDep,
-    _: RegistrarOrAdmin,
+    principal: RegistrarOrAdmin,
     format: Annotated[Literal["pdf", "png"], Query(description="pdf or png")] = "pdf",
 ) -> Response:
-    card = await printable(cards, await known_card(cards, number))
+    doc = await known_card(cards, number)
+    card = await printable(cards, doc)
     render = card_pdf if format == "pdf" else card_png
     content = await _rendered(render, card)
+    await record_print(cards, request, principal, [doc], format)
     return Response(
         content,
         media_type=MEDIA[format],
@@ -90,8 +129,9 @@ async def print_card(
     responses={200: {"content": {"application/pdf": {}}}},
 )
 async def print_sheets(
+    request: Request,
     cards: CardsDep,
-    _: RegistrarOrAdmin,
+    principal: RegistrarOrAdmin,
     site: Annotated[str, Query(min_length=1, max_length=100, description="Programme site")],
 ) -> Response:
     if site not in cards.settings.sites:
@@ -101,6 +141,7 @@ async def print_sheets(
         raise Conflict(f"no active cards at {site} to print")
     printable_cards = [await printable(cards, doc) for doc in docs]
     content = await _rendered(sheets_pdf, printable_cards)
+    await record_print(cards, request, principal, docs, "sheets")
     return Response(
         content,
         media_type="application/pdf",

@@ -154,3 +154,26 @@ class DoseRecorded(Event):
     site: str = Field(description="The holder's programme site, for reports.")
     recorded_by: str = Field(description="The health provider who recorded it.")
     recorded_at: datetime = Field(description="When it was recorded (UTC).")
+
+
+@CATALOG.register
+class CardsPrinted(Event):
+    """Someone took cards' printed facts out of BenSys: a print, a sheet or a QR credential.
+
+    What is printed (the name, the year of birth) is personal data, and ARCHITECTURE §5 makes
+    every read of it an event. One event per request, on a stream of its own (``prints:<id>``);
+    its subject is the holder when one card was printed.
+    """
+
+    producer: ClassVar[str] = "cards"
+    event_type: ClassVar[str] = "CardsPrinted"
+    event_version: ClassVar[int] = 1
+
+    card_numbers: tuple[str, ...] = Field(description="The cards printed.")
+    migrant_ids: tuple[str, ...] = Field(description="Their holders, in the same order.")
+    output: Literal["pdf", "png", "sheets", "credential"] = Field(
+        description="A card as PDF or PNG, A4 sheets of a site's cards, or the QR text alone."
+    )
+    printed_by: str = Field(description="Who printed them.")
+    role: str = Field(description="Their role.")
+    printed_at: datetime = Field(description="When (UTC).")

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pymongo import MongoClient
 
 from tests.system.harness import BENSYS, RunningBenSys, auth, person, wait_for
 
@@ -207,6 +208,22 @@ def test_a_card_from_registration_to_vaccination_replacement_and_offline_checks(
     )
     assert old_print.status_code == 409
     assert new_number in old_print.text
+    # And each print was recorded as a read of the holder's printed name (ARCHITECTURE §5)
+    client: MongoClient[dict[str, Any]] = MongoClient(
+        f"mongodb://127.0.0.1:{bensys_up.mongo_port}/?directConnection=true"
+    )
+    with client:
+        prints = list(
+            client["bensys_cards"]["events"].find(
+                {"type": "bensys.cards.CardsPrinted.v1"}, sort=[("_id", 1)]
+            )
+        )
+    outputs = [(p["data"]["output"], p["data"]["card_numbers"]) for p in prints]
+    assert outputs[-3:-1] == [("pdf", [new_number]), ("png", [new_number])]
+    assert outputs[-1][0] == "sheets"
+    assert new_number in outputs[-1][1]
+    assert prints[-2]["subject"] == prints[-2]["data"]["migrant_ids"][0]
+    assert "credential" in [output for output, _ in outputs]  # the QR text fetched earlier
 
 
 def test_merge_erasure_and_consent_change_what_a_card_shows(bensys_up: RunningBenSys) -> None:

@@ -73,19 +73,21 @@ PROCESS_GROUPS = (
 )
 
 # Round trips of one call, read from ``services/helpline/calls_api.py`` (``log_call``) and what it
-# calls; the vault never caches keys (``shared/crypto/vault.py``), so each open is a read.
+# calls; the vault never caches keys (``shared/crypto/vault.py``), so each key opened is a read
+# (one for the phone and the notes together: ``open_many``).
 CODE_ROUND_TRIPS = (
     ("client-id lookup (`already_logged`: `get_command`)", 1),
     ("sealing phone and notes under the call's new key (vault: get, create, get)", 3),
     ("stream version (`calls.last_version`, then `store.load` after it)", 2),
+    ("append: a position reserved (`MongoEventStore._reserve_positions`)", 1),
     (
-        "append transaction: command record, last event, position counter, event, call "
-        "document (`calls.project`), commit",
-        6,
+        "append transaction: command record, last event, event, call document "
+        "(`calls.project`), commit",
+        5,
     ),
-    ("the answer: the call document, then one vault read per sealed field opened", 2),
+    ("the answer: the call document, then one vault read for its key", 2),
 )
-"""An anonymous caller's; a caller with a phone number adds one vault read to the answer."""
+"""The same for every caller: phone and notes are opened with one read of the call's key."""
 
 
 def helpline_meter(stack: Stack) -> Meter:
@@ -337,10 +339,9 @@ def _contention(f: Figures) -> str:
         f"{api.per_call('command'):.1f} other commands per call against "
         f"{alone.per_call('insert'):.1f} and {alone.per_call('command'):.1f} one at a time: "
         "appends ran more than once, as transactions aborted on a write conflict and retried "
-        "by pymongo's `with_transaction` would (every append increments the one "
-        "position-counter document); the aborts themselves were not counted here, the "
-        f"service being another process. Hence a p99 of {percentile(api.latencies_ms, 99):,.0f} "
-        "ms in flight."
+        "by pymongo's `with_transaction` would; the aborts themselves were not counted here, "
+        "the service being another process. Hence a p99 of "
+        f"{percentile(api.latencies_ms, 99):,.0f} ms in flight."
     )
 
 
@@ -370,9 +371,7 @@ def _outside_load(f: Figures) -> list[str]:
 
 def render(f: Figures) -> str:
     api, alone = f.api, f.alone
-    anonymous = sum(n for _, n in CODE_ROUND_TRIPS)
-    with_phone = anonymous + 1
-    mixed = anonymous + 1 / PHONE_EVERY
+    trips = sum(n for _, n in CODE_ROUND_TRIPS)
     raw_one = [r.one_rate for r in (f.raw_before, f.raw_after)]
     raw_many = [r.many_rate for r in (f.raw_before, f.raw_after)]
     alone_rate = 1000 / statistics.fmean(alone.latencies_ms) if alone.latencies_ms else 0.0
@@ -410,7 +409,7 @@ def render(f: Figures) -> str:
         "| step | round trips |",
         "|---|---:|",
         *(f"| {step} | {n} |" for step, n in CODE_ROUND_TRIPS),
-        f"| total, anonymous caller (with a phone number: {with_phone}) | {anonymous} |",
+        f"| total, whoever the caller | {trips} |",
         "",
         "Who was busy, in CPU seconds per wall second (1.00 is one core; the last column is "
         "what other processes on the machine used meanwhile):",
@@ -431,10 +430,11 @@ def render(f: Figures) -> str:
         f"`insert_one` at the same concurrency ({raw_one[0]:,.0f} and {raw_one[1]:,.0f}/s, "
         f"before and after) and {api.rate / raw_many[0]:.4f} to {api.rate / raw_many[1]:.4f} "
         f"of `insert_many` ({raw_many[0]:,.0f} and {raw_many[1]:,.0f}/s). The gap is mostly "
-        f"round trips: where `insert_one` makes one, a call makes {anonymous} from the "
-        f"helpline ({with_phone} with a phone number, {mixed:.1f} on average in this mix), "
+        f"round trips: where `insert_one` makes one, a call makes {trips} from the "
+        "helpline, with or without a phone number, "
         "three of them the vault creating and reading the call's own key, six the append "
-        "transaction, and two more reading back the call and its key for the answer; "
+        "(a position, then a transaction of five), and two more reading back the call and "
+        "its key for the answer; "
         f"SecantusDB counted {api.per_call('requests'):.1f} requests per call in all. "
         f"Per call SecantusDB used {db_call:.1f} ms of CPU against {db_insert[0]:.2f} to "
         f"{db_insert[1]:.2f} ms per raw `insert_one`, and the helpline {helpline_ms:.1f} ms; "

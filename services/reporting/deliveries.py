@@ -8,12 +8,14 @@ made at read time over the facts of the period asked for; the monthly report's a
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 
+from services.reporting.daily import local_day
 from shared.contracts.base import Event
 from shared.contracts.distribution import DeliveryVoided, GroupActivityRecorded, ServiceDelivered
 from shared.messaging.envelope import Envelope
@@ -22,8 +24,9 @@ FACTS = "delivery_facts"
 
 
 class DeliveryCounts:
-    def __init__(self, client: AsyncMongoClient[dict[str, Any]], database: str) -> None:
+    def __init__(self, client: AsyncMongoClient[dict[str, Any]], database: str, zone: ZoneInfo):
         self._facts = client[database][FACTS]
+        self._zone = zone
 
     async def ensure_indexes(self) -> None:
         await self._facts.create_index([("day", ASCENDING), ("site", ASCENDING)])
@@ -42,7 +45,7 @@ class DeliveryCounts:
                 "_id": event.delivery_id,
                 "service": event.service,
                 "site": event.site,
-                "day": event.delivered_at.date().isoformat(),
+                "day": local_day(event.delivered_at, self._zone),
                 "migrant_id": event.migrant_id,
                 "organisation": event.organisation,
                 "quantity": event.quantity,
@@ -60,7 +63,7 @@ class DeliveryCounts:
                 "_id": event.activity_id,
                 "service": event.service,
                 "site": event.site,
-                "day": event.held_at.date().isoformat(),
+                "day": local_day(event.held_at, self._zone),
                 "migrant_id": None,
                 "organisation": event.organisation,
                 "quantity": 1,
@@ -116,6 +119,6 @@ class DeliveryCounts:
         }
 
 
-def default_period(today: datetime) -> tuple[date, date]:
+def default_period(today: date) -> tuple[date, date]:
     """The last 30 days up to today: what a programme officer opens the report for."""
-    return today.date() - timedelta(days=29), today.date()
+    return today - timedelta(days=29), today

@@ -1,4 +1,6 @@
-from pydantic import Field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
 
 from shared.settings import ServiceSettings
 
@@ -6,3 +8,22 @@ from shared.settings import ServiceSettings
 class ReportingSettings(ServiceSettings):
     service_name: str = "reporting"
     http_port: int = Field(default=8005, ge=1, le=65535)
+    report_timezone: str = Field(
+        default="Indian/Maldives",
+        description="The programme's calendar: which day an event belongs to in reports.",
+    )
+
+    @field_validator("report_timezone")
+    @classmethod
+    def known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"BENSYS_REPORT_TIMEZONE={name!r} is not an IANA time zone, e.g. Indian/Maldives"
+            ) from None
+        return name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.report_timezone)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -102,3 +103,17 @@ def test_a_call_is_linked_referred_with_consent_and_followed_up(bensys_up: Runni
     assert done.status_code == 200, done.text
     again = helpline(bensys_up, f"/follow-ups/{follow_up_id}/complete", {"outcome": "reached"})
     assert again.status_code == 409
+
+    # And reporting, which reads the helpline's topic, counts the call on the Malé day it began
+    local_day = datetime.fromisoformat(started).astimezone(ZoneInfo("Indian/Maldives")).date()
+    sheet = wait_for(
+        lambda: httpx.get(
+            f"{bensys_up.reporting}/reports/daily",
+            params={"date": local_day.isoformat()},
+            headers=auth("manager"),
+            timeout=30,
+        ),
+        lambda r: r.status_code == 200 and r.json()["calls"]["total"] == 1,
+        what="the call in the daily outputs",
+    ).json()
+    assert (sheet["calls"]["incoming"], sheet["calls"]["answered"]) == (1, 1)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
+from shared.eventstore.audit import AuditedStream
 from shared.eventstore.building import build_stored_events
 from shared.eventstore.chain import GENESIS
 from shared.eventstore.model import (
@@ -69,6 +70,10 @@ class InMemoryEventStore:
 
     async def read_all(self, *, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
         return [e for e in self._log if e.position > after_position][:limit]
+
+    async def audit_streams(self) -> AsyncIterator[AuditedStream]:
+        for stream_id, events in sorted(self._streams.items()):
+            yield AuditedStream(stream_id, sorted(events, key=lambda e: e.version), [])
 
     async def unpublished(self, limit: int) -> list[StoredEvent]:
         return [e for e in self._log if e.event_id not in self._published][:limit]

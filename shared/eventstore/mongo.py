@@ -24,7 +24,7 @@ unique ``(stream_id, version)`` index is its concurrency check.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC
 from typing import Any
 
@@ -33,6 +33,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from shared.eventstore.audit import AuditedStream, UnreadableEvent
 from shared.eventstore.building import build_stored_events
 from shared.eventstore.chain import GENESIS
 from shared.eventstore.model import (
@@ -211,6 +212,31 @@ class MongoEventStore:
             {"position": {"$gt": after_position}}, sort=[("position", ASCENDING)], limit=limit
         )
         return [_from_document(doc) async for doc in cursor]
+
+    async def audit_streams(self) -> AsyncIterator[AuditedStream]:
+        """Streams one after another from the ``stream_version`` index, never all at once."""
+        current: AuditedStream | None = None
+        cursor = self._events.find({}, sort=[("stream_id", ASCENDING), ("version", ASCENDING)])
+        async for doc in cursor:
+            stream_id = str(doc.get("stream_id"))
+            if current is None or current.stream_id != stream_id:
+                if current is not None:
+                    yield current
+                current = AuditedStream(stream_id, [], [])
+            try:
+                current.events.append(_from_document(doc))
+            except (KeyError, TypeError, ValueError, AttributeError) as error:
+                version = doc.get("version")
+                current.unreadable.append(
+                    UnreadableEvent(
+                        stream_id,
+                        version if isinstance(version, int) else None,
+                        str(doc.get("_id")),
+                        f"not an event any more: {type(error).__name__}: {error}",
+                    )
+                )
+        if current is not None:
+            yield current
 
     async def unpublished(self, limit: int) -> list[StoredEvent]:
         cursor = self._events.find(

@@ -8,9 +8,10 @@ relay marks it published once the broker has it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
+from shared.eventstore.audit import AuditedStream
 from shared.eventstore.model import CommandRecord, EventMetadata, PendingEvent, StoredEvent
 
 InlineProjection = Callable[[Any, list[StoredEvent]], Awaitable[None]]
@@ -47,6 +48,11 @@ class EventStore(Protocol):
         at once may commit out of position order: this is not a cursor to tail a live store by
         (consumers read the topics for that).
         """
+        ...
+
+    def audit_streams(self) -> AsyncIterator[AuditedStream]:
+        """Every stream, its events in version order, and any stored document that is no
+        longer an event: what an auditor checks the chains of (``shared.eventstore.audit``)."""
         ...
 
     async def unpublished(self, limit: int) -> list[StoredEvent]:

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from shared.auth import TokenVerifier
+from shared.http.audit import audit_router
 from shared.http.errors import install_error_handlers
 from shared.http.middleware import RequestTelemetryMiddleware
 from shared.http.never_collected import NeverCollectedMiddleware
@@ -84,6 +85,7 @@ def create_service_app(
             readiness={"database": database, "broker": broker},
         )
     )
+    app.include_router(audit_router(settings.service_name))
     for router in routers:
         app.include_router(router)
     return app

@@ -3,14 +3,16 @@ linked to their record later, a referral that needs their consent, and a follow-
 
 from __future__ import annotations
 
+import subprocess
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from pymongo import MongoClient
 
-from tests.system.harness import RunningBenSys, auth, person, wait_for
+from tests.system.harness import BENSYS, RunningBenSys, auth, person, wait_for
 
 pytestmark = pytest.mark.system
 
@@ -117,3 +119,23 @@ def test_a_call_is_linked_referred_with_consent_and_followed_up(bensys_up: Runni
         what="the call in the daily outputs",
     ).json()
     assert (sheet["calls"]["incoming"], sheet["calls"]["answered"]) == (1, 1)
+
+    # And the audit trail of every service is intact, until someone edits a stored call
+    first_port = int(bensys_up.registry.rsplit(":", 1)[1])
+    audit = [BENSYS, "audit", "verify", "--first-service-port", str(first_port)]
+    intact = subprocess.run(audit, capture_output=True, text=True, timeout=300, check=False)
+    assert intact.returncode == 0, intact.stdout + intact.stderr
+    assert intact.stdout.count("intact") == 5
+    client: MongoClient[dict[str, Any]] = MongoClient(
+        f"mongodb://127.0.0.1:{bensys_up.mongo_port}/?directConnection=true"
+    )
+    with client:
+        stored = client["bensys_helpline"]["events"].find_one_and_update(
+            {"type": "bensys.helpline.CallLogged.v1", "data.call_id": call_id},
+            {"$set": {"data.language": "en"}},
+        )
+    assert stored is not None
+    tampered = subprocess.run(audit, capture_output=True, text=True, timeout=300, check=False)
+    assert tampered.returncode == 1, tampered.stdout + tampered.stderr
+    assert f"CHANGED: {stored['stream_id']} version {stored['version']}" in tampered.stdout
+    assert stored["_id"] in tampered.stdout

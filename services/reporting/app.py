@@ -3,7 +3,9 @@ from collections.abc import Mapping
 from fastapi import FastAPI
 from pymongo.asynchronous.client_session import AsyncClientSession
 
+from services.reporting import audit_api
 from services.reporting.api import router
+from services.reporting.audit_trail import AuditTrail
 from services.reporting.daily import DailyActivities
 from services.reporting.deliveries import DeliveryCounts
 from services.reporting.projections import RegistrationCounts
@@ -23,6 +25,7 @@ def wire(runtime: ServiceRuntime) -> None:
     vaccinations = VaccinationCounts(runtime.mongo, database)
     deliveries = DeliveryCounts(runtime.mongo, database, zone)
     activities = DailyActivities(runtime.mongo, database, zone)
+    trail = AuditTrail(runtime.mongo, database)
     runtime.add_consumer(
         "reporting",
         merge_projectors(
@@ -30,6 +33,7 @@ def wire(runtime: ServiceRuntime) -> None:
             vaccinations.projectors(),
             deliveries.projectors(),
             activities.projectors(),
+            trail.projectors(),
         ),
         CATALOG,
         "registry",
@@ -43,6 +47,7 @@ async def on_start(_: FastAPI, runtime: ServiceRuntime) -> None:
     database, zone = runtime.settings.database, _settings(runtime).zone
     await DeliveryCounts(runtime.mongo, database, zone).ensure_indexes()
     await DailyActivities(runtime.mongo, database, zone).ensure_indexes()
+    await AuditTrail(runtime.mongo, database).ensure_indexes()
 
 
 def _settings(runtime: ServiceRuntime) -> ReportingSettings:
@@ -74,7 +79,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         settings or ReportingSettings(),
         title="BenSys reporting",
         description="Read models built from every service's events: outputs and audit.",
-        routers=[router],
+        routers=[router, audit_api.router],
         wire=wire,
         on_start=on_start,
     )

@@ -3,10 +3,10 @@ from collections.abc import Mapping
 from fastapi import FastAPI
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from services.reporting import audit_api
+from services.reporting import audit_api, outputs_api
+from services.reporting.activity_facts import ActivityFacts
 from services.reporting.api import router
 from services.reporting.audit_trail import AuditTrail
-from services.reporting.daily import DailyActivities
 from services.reporting.deliveries import DeliveryCounts
 from services.reporting.projections import RegistrationCounts
 from services.reporting.settings import ReportingSettings
@@ -24,7 +24,7 @@ def wire(runtime: ServiceRuntime) -> None:
     counts = RegistrationCounts(runtime.mongo, database)
     vaccinations = VaccinationCounts(runtime.mongo, database)
     deliveries = DeliveryCounts(runtime.mongo, database, zone)
-    activities = DailyActivities(runtime.mongo, database, zone)
+    activities = ActivityFacts(runtime.mongo, database, zone)
     trail = AuditTrail(runtime.mongo, database)
     runtime.add_consumer(
         "reporting",
@@ -46,7 +46,7 @@ def wire(runtime: ServiceRuntime) -> None:
 async def on_start(_: FastAPI, runtime: ServiceRuntime) -> None:
     database, zone = runtime.settings.database, _settings(runtime).zone
     await DeliveryCounts(runtime.mongo, database, zone).ensure_indexes()
-    await DailyActivities(runtime.mongo, database, zone).ensure_indexes()
+    await ActivityFacts(runtime.mongo, database, zone).ensure_indexes()
     await AuditTrail(runtime.mongo, database).ensure_indexes()
 
 
@@ -79,7 +79,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         settings or ReportingSettings(),
         title="BenSys reporting",
         description="Read models built from every service's events: outputs and audit.",
-        routers=[router, audit_api.router],
+        routers=[router, outputs_api.router, audit_api.router],
         wire=wire,
         on_start=on_start,
     )

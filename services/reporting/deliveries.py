@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from services.reporting.daily import local_day
+from services.reporting.activity_facts import local_day
 from shared.contracts.base import Event
 from shared.contracts.distribution import DeliveryVoided, GroupActivityRecorded, ServiceDelivered
 from shared.messaging.envelope import Envelope
@@ -79,6 +79,13 @@ class DeliveryCounts:
         await self._facts.update_one(
             {"_id": event.delivery_id}, {"$set": {"voided": True}}, session=session
         )
+
+    async def facts_between(self, start: date, end: date, site: str | None) -> list[dict[str, Any]]:
+        """Every delivery and group activity dated ``start`` to ``end`` inclusive, voids too."""
+        query: dict[str, Any] = {"day": {"$gte": start.isoformat(), "$lte": end.isoformat()}}
+        if site is not None:
+            query["site"] = site
+        return await self._facts.find(query).to_list()
 
     async def summary(self, start: date, end: date, site: str | None) -> dict[str, Any]:
         """Deliveries of each service from ``start`` to ``end`` inclusive; voids left out."""

@@ -8,7 +8,8 @@ total minus the others.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 
 def cell(count: int, threshold: int) -> int | str:
@@ -24,3 +25,36 @@ def breakdown(
         return cell(total, threshold), shown
     hidden = any(isinstance(value, str) for value in shown.values())
     return (None if hidden else total), shown
+
+
+KEPT = frozenset({"month", "from", "to", "site", "service", "timezone", "suppressed"})
+"""Keys whose values are labels, not counts."""
+
+
+def suppress_tree(node: Any, threshold: int) -> Any:
+    """A whole report as a partner may see it: every count a cell, and in each table any
+    ``total`` (and ``answered_rate``) hidden once a count beside it is, so nothing hidden can
+    be recomputed from what is shown. It errs towards hiding more, never less."""
+    if isinstance(node, list):
+        return [suppress_tree(item, threshold) for item in node]
+    if not isinstance(node, dict):
+        return cell(node, threshold) if type(node) is int else node
+    shown = {
+        key: value if key in KEPT else suppress_tree(value, threshold)
+        for key, value in node.items()
+    }
+    beside_total = (v for k, v in shown.items() if k not in {"total", "answered_rate"})
+    if isinstance(shown.get("total"), int) and _any_hidden(beside_total):
+        shown["total"] = None
+    if "answered_rate" in node and _any_hidden([shown.get("answered"), shown.get("missed")]):
+        shown["answered_rate"] = None
+    return shown
+
+
+def _any_hidden(values: Iterable[Any]) -> bool:
+    for value in values:
+        if isinstance(value, str) and value.startswith("<"):
+            return True
+        if isinstance(value, dict) and _any_hidden(value.values()):
+            return True
+    return False

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.reporting import audit_api
+from services.reporting import audit_api, outputs_api
 from services.reporting.api import router
 from services.reporting.app import on_start, wire
 from services.reporting.settings import ReportingSettings
@@ -57,6 +57,7 @@ async def http(runtime: ServiceRuntime) -> AsyncIterator[httpx.AsyncClient]:
     app.state.token_verifier = TokenVerifier(secret=DEV_JWT_SECRET)
     app.state.runtime = runtime
     app.include_router(router)
+    app.include_router(outputs_api.router)
     app.include_router(audit_api.router)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:

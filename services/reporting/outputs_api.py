@@ -1,0 +1,145 @@
+"""The programme's outputs: the daily sheet and the monthly report (roles ``manager``,
+``admin``, ``auditor``; ``partner`` gets the small-cell-suppressed variant)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response
+
+from services.reporting.activity_facts import ActivityFacts
+from services.reporting.daily import daily_counts
+from services.reporting.monthly import monthly_report
+from services.reporting.reading import ReportReader, deliveries_of, today_in, zone_of
+from services.reporting.report_csv import to_csv
+from services.reporting.small_cells import breakdown, cell, suppress_tree
+from shared.auth import Role
+from shared.errors import Invalid
+from shared.http.deps import Runtime
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+
+
+@router.get(
+    "/daily",
+    summary="Daily outputs: registrations, cards, relief by service, doses and calls",
+    description="One day (default: today) in the programme's calendar "
+    "(`BENSYS_REPORT_TIMEZONE`), at one site or all of them. Voided deliveries are left out.",
+)
+async def daily(
+    runtime: Runtime,
+    principal: ReportReader,
+    day: Annotated[date | None, Query(alias="date", description="YYYY-MM-DD")] = None,
+    site: Annotated[str | None, Query(description="Only this site")] = None,
+) -> dict[str, Any]:
+    settings = runtime.settings
+    if site is not None and site not in settings.sites:
+        raise Invalid(f"unknown site {site!r}: use one of " + ", ".join(settings.sites))
+    day = day or today_in(settings)
+    activities = ActivityFacts(runtime.mongo, settings.database, zone_of(settings))
+    counts = await daily_counts(activities, day, site)
+    relief = await deliveries_of(runtime).summary(day, day, site)
+    sheet = {
+        "date": day.isoformat(),
+        "site": site,
+        "timezone": zone_of(settings).key,
+        **counts,
+        "deliveries": {
+            "by_service": [
+                {
+                    "service": row["service"],
+                    "deliveries": row["deliveries"],
+                    "unique_people": row["unique_people"],
+                    "people_reached_in_groups": row["people_reached_in_groups"],
+                }
+                for row in relief["by_service"]
+            ],
+            "voided": relief["voided"],
+            "overridden": relief["overridden"],
+        },
+    }
+    if principal.role is Role.partner:
+        return {**suppress_daily(sheet, settings.small_cell_threshold), "suppressed": True}
+    return {**sheet, "suppressed": False}
+
+
+@router.get(
+    "/monthly",
+    summary="The monthly report: people, cards, vaccination, relief and the helpline",
+    description="A calendar month (`YYYY-MM`) in the programme's calendar, at one site or all "
+    "of them, as JSON or CSV (`format=csv`, one figure a row). Partners get counts under the "
+    "small-cell threshold as `<5`, and any total that would give one away hidden (null).",
+    responses={200: {"content": {"application/json": {}, "text/csv": {}}}},
+)
+async def monthly(
+    runtime: Runtime,
+    principal: ReportReader,
+    month: Annotated[str, Query(description="YYYY-MM", pattern=r"^\d{4}-\d{2}$")],
+    site: Annotated[str | None, Query(description="Only this site")] = None,
+    format: Annotated[Literal["json", "csv"], Query(description="json or csv")] = "json",
+) -> Any:
+    settings = runtime.settings
+    if site is not None and site not in settings.sites:
+        raise Invalid(f"unknown site {site!r}: use one of " + ", ".join(settings.sites))
+    zone = zone_of(settings)
+    report = await monthly_report(
+        ActivityFacts(runtime.mongo, settings.database, zone),
+        deliveries_of(runtime),
+        month,
+        site,
+    )
+    report = {**report, "timezone": zone.key}
+    if principal.role is Role.partner:
+        report = {**suppress_tree(report, settings.small_cell_threshold), "suppressed": True}
+    else:
+        report = {**report, "suppressed": False}
+    if format == "json":
+        return report
+    place = "" if site is None else "-" + "-".join(site.encode("ascii", "ignore").decode().split())
+    name = f"bensys-monthly-{month}{place}"
+    return Response(
+        to_csv(report),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+def suppress_daily(sheet: dict[str, Any], threshold: int) -> dict[str, Any]:
+    """The daily sheet as a partner may see it (see :mod:`services.reporting.small_cells`)."""
+    registered = sheet["registrations"]
+    total, by_sex = breakdown(registered["total"], registered["by_sex"], threshold)
+    calls = sheet["calls"]
+    _, by_direction = breakdown(
+        calls["total"], {k: calls[k] for k in ("incoming", "outgoing")}, threshold
+    )
+    _, by_answer = breakdown(
+        calls["total"], {k: calls[k] for k in ("answered", "missed")}, threshold
+    )
+    calls_total, _ = breakdown(
+        calls["total"],
+        {k: calls[k] for k in ("incoming", "outgoing", "answered", "missed")},
+        threshold,
+    )
+    return {
+        **sheet,
+        "registrations": {"total": total, "by_sex": by_sex},
+        "cards_issued": cell(sheet["cards_issued"], threshold),
+        "doses": {key: cell(count, threshold) for key, count in sheet["doses"].items()},
+        "calls": {"total": calls_total, **by_direction, **by_answer},
+        "deliveries": {
+            "by_service": [
+                {
+                    "service": row["service"],
+                    **{
+                        key: cell(count, threshold)
+                        for key, count in row.items()
+                        if key != "service"
+                    },
+                }
+                for row in sheet["deliveries"]["by_service"]
+            ],
+            "voided": cell(sheet["deliveries"]["voided"], threshold),
+            "overridden": cell(sheet["deliveries"]["overridden"], threshold),
+        },
+    }

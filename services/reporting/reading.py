@@ -1,0 +1,33 @@
+"""What every report route needs: the reader's roles, the programme's calendar, the views."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends
+
+from services.reporting.deliveries import DeliveryCounts
+from services.reporting.settings import ReportingSettings
+from shared.auth import Principal, Role, require_roles
+from shared.eventstore.model import utc_now
+from shared.runtime import ServiceRuntime
+from shared.settings import ServiceSettings
+
+ReportReader = Annotated[
+    Principal, Depends(require_roles(Role.manager, Role.admin, Role.auditor, Role.partner))
+]
+
+
+def zone_of(settings: ServiceSettings) -> ZoneInfo:
+    """The programme's calendar (UTC for a runtime not built on ReportingSettings)."""
+    return settings.zone if isinstance(settings, ReportingSettings) else ZoneInfo("UTC")
+
+
+def today_in(settings: ServiceSettings) -> date:
+    return utc_now().astimezone(zone_of(settings)).date()
+
+
+def deliveries_of(runtime: ServiceRuntime) -> DeliveryCounts:
+    return DeliveryCounts(runtime.mongo, runtime.settings.database, zone_of(runtime.settings))

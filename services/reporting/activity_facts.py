@@ -4,7 +4,9 @@ own calendar.
 Facts carry no personal data (a person is their id) and are dated in
 ``BENSYS_REPORT_TIMEZONE`` (Malé time by default): a food parcel handed over at 02:00 in Malé
 belongs to that Malé day, not to the UTC day before. Counting happens when a report is read,
-over the facts of its period, so a new report needs no new projection of old events. Relief
+over the facts of its period, so a new report needs no new projection of old events, and a
+report "as of" a past moment counts only the facts of events recorded by then (``at``, the
+event's time). Relief
 delivered is kept apart, by :class:`services.reporting.deliveries.DeliveryCounts`.
 """
 
@@ -151,6 +153,7 @@ class ActivityFacts:
         await self._facts.insert_one(
             {
                 "_id": env.id,
+                "at": env.time,
                 "kind": "dose",
                 "day": event.administered_on.isoformat(),  # a date given at the centre
                 "site": event.site,
@@ -243,6 +246,7 @@ class ActivityFacts:
         await self._facts.insert_one(
             {
                 "_id": env.id + id_suffix,
+                "at": env.time,
                 "kind": kind,
                 "day": local_day(moment, self._zone),
                 "site": site,
@@ -252,10 +256,18 @@ class ActivityFacts:
         )
 
     async def between(
-        self, first: date, last: date, site: str | None, kinds: tuple[str, ...] = ()
+        self,
+        first: date,
+        last: date,
+        site: str | None,
+        kinds: tuple[str, ...] = (),
+        as_of: datetime | None = None,
     ) -> list[dict[str, Any]]:
-        """Facts dated ``first`` to ``last`` inclusive (``first`` may be date.min)."""
+        """Facts dated ``first`` to ``last`` inclusive (``first`` may be date.min), of the
+        events recorded up to ``as_of`` when given: the report as it read then."""
         query: dict[str, Any] = {"day": {"$lte": last.isoformat()}}
+        if as_of is not None:
+            query["at"] = {"$lte": as_of}
         if first != date.min:
             query["day"]["$gte"] = first.isoformat()
         if site is not None:

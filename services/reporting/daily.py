@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from services.reporting.activity_facts import ActivityFacts
@@ -11,16 +11,17 @@ from services.reporting.activity_facts import ActivityFacts
 SEXES = ("female", "male", "other", "undisclosed")
 
 
-async def daily_counts(facts: ActivityFacts, day: date, site: str | None) -> dict[str, Any]:
+async def daily_counts(
+    facts: ActivityFacts, day: date, site: str | None, as_of: datetime | None = None
+) -> dict[str, Any]:
     """The day's counts; doses count both doses given and people who had one."""
-    kinds: Counter[str] = Counter()
+    counted: Counter[str] = Counter()
     registered_by_sex: Counter[str] = Counter()
     calls: Counter[str] = Counter()
     vaccinated: set[str] = set()
-    for fact in await facts.between(
-        day, day, site, kinds=("registration", "card_issued", "dose", "call")
-    ):
-        kinds[fact["kind"]] += 1
+    kinds = ("registration", "card_issued", "dose", "call")
+    for fact in await facts.between(day, day, site, kinds=kinds, as_of=as_of):
+        counted[fact["kind"]] += 1
         if fact["kind"] == "registration":
             registered_by_sex[fact["sex"]] += 1
         elif fact["kind"] == "dose":
@@ -30,13 +31,13 @@ async def daily_counts(facts: ActivityFacts, day: date, site: str | None) -> dic
             calls["answered" if fact["answered"] else "missed"] += 1
     return {
         "registrations": {
-            "total": kinds["registration"],
+            "total": counted["registration"],
             "by_sex": {sex: registered_by_sex[sex] for sex in SEXES},
         },
-        "cards_issued": kinds["card_issued"],
-        "doses": {"given": kinds["dose"], "people": len(vaccinated)},
+        "cards_issued": counted["card_issued"],
+        "doses": {"given": counted["dose"], "people": len(vaccinated)},
         "calls": {
-            "total": kinds["call"],
+            "total": counted["call"],
             **{key: calls[key] for key in ("incoming", "outgoing", "answered", "missed")},
         },
     }

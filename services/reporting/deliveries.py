@@ -8,7 +8,7 @@ made at read time over the facts of the period asked for; the monthly report's a
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,11 +38,14 @@ class DeliveryCounts:
             DeliveryVoided.ce_type(): self.on_voided,
         }
 
-    async def on_delivered(self, _: Envelope, event: Event, session: AsyncClientSession) -> None:
+    async def on_delivered(
+        self, envelope: Envelope, event: Event, session: AsyncClientSession
+    ) -> None:
         assert isinstance(event, ServiceDelivered)
         await self._facts.insert_one(
             {
                 "_id": event.delivery_id,
+                "at": envelope.time,
                 "service": event.service,
                 "site": event.site,
                 "day": local_day(event.delivered_at, self._zone),
@@ -56,11 +59,12 @@ class DeliveryCounts:
             session=session,
         )
 
-    async def on_group(self, _: Envelope, event: Event, session: AsyncClientSession) -> None:
+    async def on_group(self, envelope: Envelope, event: Event, session: AsyncClientSession) -> None:
         assert isinstance(event, GroupActivityRecorded)
         await self._facts.insert_one(
             {
                 "_id": event.activity_id,
+                "at": envelope.time,
                 "service": event.service,
                 "site": event.site,
                 "day": local_day(event.held_at, self._zone),
@@ -74,27 +78,41 @@ class DeliveryCounts:
             session=session,
         )
 
-    async def on_voided(self, _: Envelope, event: Event, session: AsyncClientSession) -> None:
+    async def on_voided(
+        self, envelope: Envelope, event: Event, session: AsyncClientSession
+    ) -> None:
         assert isinstance(event, DeliveryVoided)
         await self._facts.update_one(
-            {"_id": event.delivery_id}, {"$set": {"voided": True}}, session=session
+            {"_id": event.delivery_id},
+            {"$set": {"voided": True, "voided_at": envelope.time}},
+            session=session,
         )
 
-    async def facts_between(self, start: date, end: date, site: str | None) -> list[dict[str, Any]]:
-        """Every delivery and group activity dated ``start`` to ``end`` inclusive, voids too."""
+    async def facts_between(
+        self, start: date, end: date, site: str | None, as_of: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """Every delivery and group activity dated ``start`` to ``end`` inclusive, voids too;
+        with ``as_of``, only those recorded by then, and voided only if voided by then."""
         query: dict[str, Any] = {"day": {"$gte": start.isoformat(), "$lte": end.isoformat()}}
         if site is not None:
             query["site"] = site
-        return await self._facts.find(query).to_list()
+        if as_of is None:
+            return await self._facts.find(query).to_list()
+        query["at"] = {"$lte": as_of}
+        facts = await self._facts.find(query).to_list()
+        for fact in facts:
+            voided_at = fact.get("voided_at")
+            if voided_at is not None and voided_at.replace(tzinfo=UTC) > as_of:
+                fact["voided"] = False
+        return facts
 
-    async def summary(self, start: date, end: date, site: str | None) -> dict[str, Any]:
+    async def summary(
+        self, start: date, end: date, site: str | None, as_of: datetime | None = None
+    ) -> dict[str, Any]:
         """Deliveries of each service from ``start`` to ``end`` inclusive; voids left out."""
-        query: dict[str, Any] = {"day": {"$gte": start.isoformat(), "$lte": end.isoformat()}}
-        if site is not None:
-            query["site"] = site
         rows: dict[str, dict[str, Any]] = {}
         voided = overridden = 0
-        async for fact in self._facts.find(query):
+        for fact in await self.facts_between(start, end, site, as_of):
             if fact["voided"]:
                 voided += 1
                 continue

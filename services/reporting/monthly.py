@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import calendar
 from collections import Counter
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from services.reporting.activity_facts import ActivityFacts
@@ -42,17 +42,22 @@ def month_days(month: str) -> tuple[date, date]:
 
 
 async def monthly_report(
-    facts: ActivityFacts, deliveries: DeliveryCounts, month: str, site: str | None
+    facts: ActivityFacts,
+    deliveries: DeliveryCounts,
+    month: str,
+    site: str | None,
+    as_of: datetime | None = None,
 ) -> dict[str, Any]:
     first, last = month_days(month)
-    in_month = await facts.between(first, last, site)
-    to_date = await facts.between(date.min, last, site, kinds=TO_DATE_KINDS)
-    relief = await deliveries.facts_between(first, last, site)
+    in_month = await facts.between(first, last, site, as_of=as_of)
+    to_date = await facts.between(date.min, last, site, kinds=TO_DATE_KINDS, as_of=as_of)
+    relief = await deliveries.facts_between(first, last, site, as_of)
     return {
         "month": month,
         "from": first.isoformat(),
         "to": last.isoformat(),
         "site": site,
+        "as_of": None if as_of is None else as_of.isoformat(),
         "people": _people(in_month, to_date),
         "cards": _cards(in_month, to_date),
         "vaccination": _vaccination(in_month),

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
@@ -19,6 +19,19 @@ from shared.errors import Invalid
 from shared.http.deps import Runtime
 
 router = APIRouter(prefix="/reports", tags=["reports"])
+AsOf = Annotated[
+    datetime | None,
+    Query(
+        description="The report as it read at this moment (ISO 8601; no zone: UTC), from the "
+        "events recorded up to then. Default: now."
+    ),
+]
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 @router.get(
@@ -32,17 +45,20 @@ async def daily(
     principal: ReportReader,
     day: Annotated[date | None, Query(alias="date", description="YYYY-MM-DD")] = None,
     site: Annotated[str | None, Query(description="Only this site")] = None,
+    as_of: AsOf = None,
 ) -> dict[str, Any]:
     settings = runtime.settings
+    as_of = as_utc(as_of)
     if site is not None and site not in settings.sites:
         raise Invalid(f"unknown site {site!r}: use one of " + ", ".join(settings.sites))
     day = day or today_in(settings)
     activities = ActivityFacts(runtime.mongo, settings.database, zone_of(settings))
-    counts = await daily_counts(activities, day, site)
-    relief = await deliveries_of(runtime).summary(day, day, site)
+    counts = await daily_counts(activities, day, site, as_of)
+    relief = await deliveries_of(runtime).summary(day, day, site, as_of)
     sheet = {
         "date": day.isoformat(),
         "site": site,
+        "as_of": None if as_of is None else as_of.isoformat(),
         "timezone": zone_of(settings).key,
         **counts,
         "deliveries": {
@@ -78,6 +94,7 @@ async def monthly(
     month: Annotated[str, Query(description="YYYY-MM", pattern=r"^\d{4}-\d{2}$")],
     site: Annotated[str | None, Query(description="Only this site")] = None,
     format: Annotated[Literal["json", "csv"], Query(description="json or csv")] = "json",
+    as_of: AsOf = None,
 ) -> Any:
     settings = runtime.settings
     if site is not None and site not in settings.sites:
@@ -88,6 +105,7 @@ async def monthly(
         deliveries_of(runtime),
         month,
         site,
+        as_utc(as_of),
     )
     report = {**report, "timezone": zone.key}
     if principal.role is Role.partner:

@@ -8,7 +8,7 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
-LABELS = ("month", "from", "to", "site", "timezone", "suppressed")
+LABELS = ("month", "from", "to", "site", "as_of", "timezone", "suppressed")
 """Top-level keys that describe the report: written first, as the ``report`` section."""
 
 

@@ -27,7 +27,9 @@ def breakdown(
     return (None if hidden else total), shown
 
 
-KEPT = frozenset({"month", "from", "to", "site", "service", "timezone", "suppressed"})
+KEPT = frozenset(
+    {"month", "from", "to", "site", "service", "timezone", "suppressed", "as_of", "date"}
+)
 """Keys whose values are labels, not counts."""
 
 

@@ -68,8 +68,11 @@ def as_role(role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {mint_token(secret=DEV_JWT_SECRET, role=role)}"}
 
 
-async def deliver(runtime: ServiceRuntime, event: Event, subject: str | None = None) -> str:
-    """Hand an event to reporting's consumer as the broker would: a Kafka record. Its id."""
+async def deliver(
+    runtime: ServiceRuntime, event: Event, subject: str | None = None, at: datetime = MORNING
+) -> str:
+    """Hand an event to reporting's consumer as the broker would: a Kafka record recorded
+    ``at`` (its ``ce_time``). Its id."""
     [stored] = build_stored_events(
         stream_id=f"s-{uuid.uuid4()}",
         first_version=1,
@@ -77,7 +80,7 @@ async def deliver(runtime: ServiceRuntime, event: Event, subject: str | None = N
         previous_chainhash=GENESIS,
         events=[PendingEvent(type=event.ce_type(), data=event.to_data(), subject=subject)],
         metadata=EventMetadata(actor="someone"),
-        occurred_at=MORNING,
+        occurred_at=at,
     )
     record = to_kafka_record(stored, service=event.producer)
     [consumer] = runtime.consumers

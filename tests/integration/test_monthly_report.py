@@ -353,3 +353,47 @@ async def test_a_bad_request_says_what_to_fix(
     answer = await http.get("/reports/monthly", params=params, headers=as_role("manager"))
     assert answer.status_code == 422
     assert says in answer.text
+
+
+async def test_a_report_as_of_a_past_moment_counts_only_what_was_recorded_by_then(
+    runtime: ServiceRuntime, http: httpx.AsyncClient
+) -> None:
+    # Given a parcel recorded on the 12th, voided on the 20th, and a woman registered late
+    woman = registered("female", KDH, NOVEMBER)
+    await deliver(runtime, woman, woman.migrant_id, at=NOVEMBER)
+    given = parcel(woman.migrant_id, NOVEMBER)
+    await deliver(runtime, given, at=NOVEMBER)
+    voided_on = NOVEMBER + timedelta(days=8)
+    void = DeliveryVoided(
+        delivery_id=given.delivery_id,
+        migrant_id=woman.migrant_id,
+        reason="wrong person",
+        voided_by="manager-1",
+        voided_at=voided_on,
+    )
+    await deliver(runtime, void, at=voided_on)
+    late = registered("male", KDH, NOVEMBER)  # captured offline, synced on the 25th
+    await deliver(runtime, late, late.migrant_id, at=NOVEMBER + timedelta(days=13))
+
+    async def november(**params: str) -> dict[str, Any]:
+        answer = await http.get(
+            "/reports/monthly", params={"month": "2026-11", **params}, headers=as_role("manager")
+        )
+        assert answer.status_code == 200, answer.text
+        report: dict[str, Any] = answer.json()
+        return report
+
+    # When November is read as it stood on the 15th, in Malé time
+    then = await november(as_of="2026-11-15T12:00:00+05:00")
+    # Then the parcel counts, not yet voided, and the late registration is not there yet
+    assert then["as_of"] == "2026-11-15T07:00:00+00:00"
+    assert then["services"]["by_service"][0]["deliveries"] == 1
+    assert then["services"]["voided"] == 0
+    assert then["people"]["registered_in_month"]["total"] == 1
+    # And read now, the void and the late registration both count
+    now = await november()
+    assert (now["services"]["by_service"], now["services"]["voided"]) == ([], 1)
+    assert now["people"]["registered_in_month"]["total"] == 2
+    # And before anything was recorded, the month was empty
+    before = await november(as_of="2026-11-01T00:00:00")
+    assert before["people"]["registered_in_month"]["total"] == 0

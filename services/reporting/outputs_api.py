@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
@@ -11,14 +12,27 @@ from fastapi import APIRouter, Query, Response
 from services.reporting.activity_facts import ActivityFacts
 from services.reporting.daily import daily_counts
 from services.reporting.monthly import monthly_report
-from services.reporting.reading import ReportReader, deliveries_of, today_in, zone_of
+from services.reporting.reading import (
+    ReportReader,
+    deliveries_of,
+    programme_of,
+    today_in,
+    zone_of,
+)
 from services.reporting.report_csv import to_csv
+from services.reporting.report_pdf import to_pdf
+from services.reporting.report_xlsx import to_xlsx
 from services.reporting.small_cells import breakdown, cell, suppress_tree
 from shared.auth import Role
 from shared.errors import Invalid
 from shared.http.deps import Runtime
 
 router = APIRouter(prefix="/reports", tags=["reports"])
+MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
 AsOf = Annotated[
     datetime | None,
     Query(
@@ -84,16 +98,21 @@ async def daily(
     "/monthly",
     summary="The monthly report: people, cards, vaccination, relief and the helpline",
     description="A calendar month (`YYYY-MM`) in the programme's calendar, at one site or all "
-    "of them, as JSON or CSV (`format=csv`, one figure a row). Partners get counts under the "
-    "small-cell threshold as `<5`, and any total that would give one away hidden (null).",
-    responses={200: {"content": {"application/json": {}, "text/csv": {}}}},
+    "of them, as JSON, CSV or XLSX (one figure a row) or a PDF with charts. Partners get "
+    "counts under the small-cell threshold as `<5`, and any total that would give one away "
+    "hidden (null).",
+    responses={
+        200: {"content": {"application/json": {}, **{media: {} for media in MEDIA.values()}}}
+    },
 )
 async def monthly(
     runtime: Runtime,
     principal: ReportReader,
     month: Annotated[str, Query(description="YYYY-MM", pattern=r"^\d{4}-\d{2}$")],
     site: Annotated[str | None, Query(description="Only this site")] = None,
-    format: Annotated[Literal["json", "csv"], Query(description="json or csv")] = "json",
+    format: Annotated[
+        Literal["json", "csv", "xlsx", "pdf"], Query(description="json, csv, xlsx or pdf")
+    ] = "json",
     as_of: AsOf = None,
 ) -> Any:
     settings = runtime.settings
@@ -115,11 +134,17 @@ async def monthly(
     if format == "json":
         return report
     place = "" if site is None else "-" + "-".join(site.encode("ascii", "ignore").decode().split())
-    name = f"bensys-monthly-{month}{place}"
+    name = f"bensys-monthly-{month}{place}.{format}"
+    if format == "csv":
+        content: bytes = to_csv(report).encode("utf-8")
+    elif format == "xlsx":
+        content = await asyncio.to_thread(to_xlsx, report)
+    else:
+        content = await asyncio.to_thread(to_pdf, report, programme_of(settings))
     return Response(
-        to_csv(report),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        content,
+        media_type=MEDIA[format],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 

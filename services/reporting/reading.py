@@ -31,3 +31,10 @@ def today_in(settings: ServiceSettings) -> date:
 
 def deliveries_of(runtime: ServiceRuntime) -> DeliveryCounts:
     return DeliveryCounts(runtime.mongo, runtime.settings.database, zone_of(runtime.settings))
+
+
+def programme_of(settings: ServiceSettings) -> str:
+    """The heading of a printed report."""
+    if isinstance(settings, ReportingSettings):
+        return settings.report_programme
+    return ReportingSettings.model_fields["report_programme"].default  # type: ignore[no-any-return]

@@ -19,10 +19,18 @@ def to_csv(report: dict[str, Any]) -> str:
     for key in LABELS:
         if key in report:
             writer.writerow(["report", key, _text(report[key])])
+    writer.writerows(
+        [section, measure, _text(value)] for section, measure, value in figure_rows(report)
+    )
+    return out.getvalue()
+
+
+def figure_rows(report: dict[str, Any]) -> Iterator[tuple[str, str, Any]]:
+    """Every figure of the report but its labels: (section, dotted measure, value)."""
     for section, body in report.items():
         if section not in LABELS:
-            writer.writerows([section, measure, _text(value)] for measure, value in _rows(body))
-    return out.getvalue()
+            for measure, value in _rows(body):
+                yield section, measure, value
 
 
 def _rows(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:

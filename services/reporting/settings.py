@@ -13,6 +13,13 @@ class ReportingSettings(ServiceSettings):
         description="The programme's calendar: which day an event belongs to in reports.",
     )
 
+    report_programme: str = Field(
+        default="Maldivian Red Crescent: Migrant Support Programme",
+        min_length=1,
+        max_length=120,
+        description="The heading of a printed report.",
+    )
+
     @field_validator("report_timezone")
     @classmethod
     def known_zone(cls, name: str) -> str:

@@ -8,9 +8,12 @@ import csv
 import io
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any, Literal
 
 import httpx
+import openpyxl  # type: ignore[import-untyped]
+import pypdfium2 as pdfium  # type: ignore[import-untyped]
 import pytest
 
 from shared.contracts.base import Sealed
@@ -344,7 +347,7 @@ async def test_the_month_as_csv_and_as_a_partner_sees_it(
         ({"month": "2026-13"}, "month must be YYYY-MM"),
         ({"month": "November"}, "month"),
         ({"month": "2026-11", "site": "Atlantis"}, "unknown site"),
-        ({"month": "2026-11", "format": "pdf"}, "format"),
+        ({"month": "2026-11", "format": "docx"}, "format"),
     ],
 )
 async def test_a_bad_request_says_what_to_fix(
@@ -397,3 +400,54 @@ async def test_a_report_as_of_a_past_moment_counts_only_what_was_recorded_by_the
     # And before anything was recorded, the month was empty
     before = await november(as_of="2026-11-01T00:00:00")
     assert before["people"]["registered_in_month"]["total"] == 0
+
+
+async def test_the_month_as_a_workbook_and_as_a_pdf_with_charts(
+    runtime: ServiceRuntime, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    await a_programme_month(runtime)
+
+    async def november(role: str, format: str) -> httpx.Response:
+        answer = await http.get(
+            "/reports/monthly",
+            params={"month": "2026-11", "format": format},
+            headers=as_role(role),
+        )
+        assert answer.status_code == 200, answer.text
+        return answer
+
+    # As a workbook: the figures, numbers as numbers, under a header row
+    book = openpyxl.load_workbook(io.BytesIO((await november("manager", "xlsx")).content))
+    rows = [tuple(row) for row in book.active.iter_rows(values_only=True)]
+    assert rows[0] == ("section", "measure", "value")
+    assert ("people", "registered_in_month.by_sex.female", 6) in rows
+    assert ("helpline", "calls.answered_rate", 0.857) in rows
+
+    # As a PDF: the programme's heading, the key figures and the charts' labels, in its text
+    pdf = (await november("manager", "pdf")).content
+    assert pdf.startswith(b"%PDF")
+    text = pdf_text(pdf)
+    for words in (
+        "Maldivian Red Crescent",
+        "Monthly report, November 2026, all sites",
+        "registered to date",
+        "New registrations by nationality",
+        "People reached, by service",
+        "food parcel",
+        "Helpline calls by category",
+        "86%",  # answered rate
+    ):
+        assert words in text, words
+    page = pdfium.PdfDocument(pdf)[0].render(scale=2).to_pil()
+    page.save(tmp_path / "november.png")  # looked at by hand when the layout changes
+    assert page.size[0] > 1000
+
+    # A partner's PDF says what was hidden and shows it as <5
+    partner = pdf_text((await november("partner", "pdf")).content)
+    assert "<5" in partner
+    assert "Counts from 1 to 4 are shown as" in partner
+
+
+def pdf_text(pdf: bytes) -> str:
+    document = pdfium.PdfDocument(pdf)
+    return "\n".join(page.get_textpage().get_text_range() for page in document)

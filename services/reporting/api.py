@@ -8,9 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from services.reporting.deliveries import default_period
-from services.reporting.projections import RegistrationCounts
-from services.reporting.reading import ReportReader, deliveries_of, today_in
-from services.reporting.vaccinations import VaccinationCounts
+from services.reporting.reading import ReportReader, Views, today_in
 from shared.auth import Role
 from shared.errors import Invalid
 from shared.http.deps import Runtime
@@ -21,10 +19,11 @@ router = APIRouter(prefix="/reports", tags=["reports"])
 @router.get("/registrations", summary="People registered, by site and sex")
 async def registrations(
     runtime: Runtime,
+    views: Views,
     principal: ReportReader,
     site: Annotated[str | None, Query(description="Only this site")] = None,
 ) -> dict[str, Any]:
-    rows = await RegistrationCounts(runtime.mongo, runtime.settings.database).rows(site)
+    rows = await views.registrations.rows(site)
     if principal.role is Role.partner:
         return suppress_small_cells(rows, runtime.settings.small_cell_threshold)
     return {
@@ -37,10 +36,11 @@ async def registrations(
 @router.get("/vaccinations", summary="People vaccinated: any dose, and per vaccine complete")
 async def vaccinations(
     runtime: Runtime,
+    views: Views,
     principal: ReportReader,
     site: Annotated[str | None, Query(description="Only this site")] = None,
 ) -> dict[str, Any]:
-    summary = await VaccinationCounts(runtime.mongo, runtime.settings.database).summary(site)
+    summary = await views.vaccinations.summary(site)
     if principal.role is not Role.partner:
         return {**summary, "suppressed": False}
     threshold = runtime.settings.small_cell_threshold
@@ -70,6 +70,7 @@ async def vaccinations(
 )
 async def deliveries(
     runtime: Runtime,
+    views: Views,
     principal: ReportReader,
     site: Annotated[str | None, Query(description="Only this site")] = None,
     start: Annotated[date | None, Query(alias="from", description="First day, YYYY-MM-DD")] = None,
@@ -79,7 +80,7 @@ async def deliveries(
     start, end = start or first, end or last
     if start > end:
         raise Invalid(f"from ({start}) is after to ({end})")
-    summary = await deliveries_of(runtime).summary(start, end, site)
+    summary = await views.deliveries.summary(start, end, site)
     if principal.role is not Role.partner:
         return {**summary, "suppressed": False}
     threshold = runtime.settings.small_cell_threshold

@@ -13,10 +13,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from services.reporting.audit_trail import AuditTrail
+from services.reporting.reading import Views
 from shared.auth import Principal, Role, require_roles
 from shared.errors import NotFound
-from shared.http.deps import Runtime
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 Auditor = Annotated[Principal, Depends(require_roles(Role.auditor, Role.admin))]
@@ -52,14 +51,12 @@ class SubjectHistory(BaseModel):
 )
 async def subject_history(
     subject: str,
-    runtime: Runtime,
+    views: Views,
     _: Auditor,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> dict[str, Any]:
-    page = await AuditTrail(runtime.mongo, runtime.settings.database).history(
-        subject, limit=limit, cursor=cursor
-    )
+    page = await views.trail.history(subject, limit=limit, cursor=cursor)
     if not page.events and cursor is None:
         raise NotFound(f"no events about {subject}: check the id (a migrant id, or call:<id>)")
     return {

@@ -9,12 +9,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from services.reporting.activity_facts import ActivityFacts
 from services.reporting.daily import daily_counts
 from services.reporting.monthly import monthly_report
 from services.reporting.reading import (
     ReportReader,
-    deliveries_of,
+    Views,
     programme_of,
     today_in,
     zone_of,
@@ -56,6 +55,7 @@ def as_utc(moment: datetime | None) -> datetime | None:
 )
 async def daily(
     runtime: Runtime,
+    views: Views,
     principal: ReportReader,
     day: Annotated[date | None, Query(alias="date", description="YYYY-MM-DD")] = None,
     site: Annotated[str | None, Query(description="Only this site")] = None,
@@ -66,9 +66,8 @@ async def daily(
     if site is not None and site not in settings.sites:
         raise Invalid(f"unknown site {site!r}: use one of " + ", ".join(settings.sites))
     day = day or today_in(settings)
-    activities = ActivityFacts(runtime.mongo, settings.database, zone_of(settings))
-    counts = await daily_counts(activities, day, site, as_of)
-    relief = await deliveries_of(runtime).summary(day, day, site, as_of)
+    counts = await daily_counts(views.activities, day, site, as_of)
+    relief = await views.deliveries.summary(day, day, site, as_of)
     sheet = {
         "date": day.isoformat(),
         "site": site,
@@ -107,6 +106,7 @@ async def daily(
 )
 async def monthly(
     runtime: Runtime,
+    views: Views,
     principal: ReportReader,
     month: Annotated[str, Query(description="YYYY-MM", pattern=r"^\d{4}-\d{2}$")],
     site: Annotated[str | None, Query(description="Only this site")] = None,
@@ -120,8 +120,8 @@ async def monthly(
         raise Invalid(f"unknown site {site!r}: use one of " + ", ".join(settings.sites))
     zone = zone_of(settings)
     report = await monthly_report(
-        ActivityFacts(runtime.mongo, settings.database, zone),
-        deliveries_of(runtime),
+        views.activities,
+        views.deliveries,
         month,
         site,
         as_utc(as_of),

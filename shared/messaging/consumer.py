@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -78,12 +79,29 @@ class IdempotentConsumer:
         self._max_attempts = max_attempts
         self._backoff = retry_backoff_seconds
         self._on_outcome = on_outcome or (lambda _type, _outcome: None)
+        self._applying = asyncio.Lock()
 
     @property
     def event_types(self) -> Iterable[str]:
         return self._projectors.keys()
 
+    def retarget(self, database: str, projectors: Mapping[str, Projector]) -> None:
+        """From the next message on, apply into ``database`` with ``projectors``: a rebuilt
+        generation of read models swapped in (call it while :meth:`paused`)."""
+        self._tracking = self._client[database]["consumer_tracking"]
+        self._projectors = dict(projectors)
+
+    @asynccontextmanager
+    async def paused(self) -> AsyncIterator[None]:
+        """No message is applied while inside; the one being applied finishes first."""
+        async with self._applying:
+            yield
+
     async def handle(self, message: ReceivedMessage) -> Outcome:
+        async with self._applying:
+            return await self._handle(message)
+
+    async def _handle(self, message: ReceivedMessage) -> Outcome:
         try:
             envelope = from_kafka_record(message.headers, message.value)
         except MalformedEnvelope as exc:

@@ -11,10 +11,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.reporting import audit_api, outputs_api
+from services.reporting import admin_api, audit_api, outputs_api
 from services.reporting.api import router
 from services.reporting.app import on_start, wire
 from services.reporting.settings import ReportingSettings
+from services.reporting.views import live_database
 from shared.auth import TokenVerifier, mint_token
 from shared.contracts.base import Event
 from shared.eventstore.building import build_stored_events
@@ -56,9 +57,11 @@ async def http(runtime: ServiceRuntime) -> AsyncIterator[httpx.AsyncClient]:
     install_error_handlers(app)
     app.state.token_verifier = TokenVerifier(secret=DEV_JWT_SECRET)
     app.state.runtime = runtime
+    app.state.views_database = await live_database(runtime.mongo, runtime.settings.database)
     app.include_router(router)
     app.include_router(outputs_api.router)
     app.include_router(audit_api.router)
+    app.include_router(admin_api.router)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         yield client

@@ -139,3 +139,24 @@ def test_a_call_is_linked_referred_with_consent_and_followed_up(bensys_up: Runni
     assert tampered.returncode == 1, tampered.stdout + tampered.stderr
     assert f"CHANGED: {stored['stream_id']} version {stored['version']}" in tampered.stdout
     assert stored["_id"] in tampered.stdout
+
+    # And reporting rebuilt from the whole log answers exactly as it did
+    monthly = {"month": local_day.strftime("%Y-%m")}
+
+    def reports() -> tuple[Any, Any]:
+        return tuple(
+            httpx.get(
+                f"{bensys_up.reporting}/reports/{name}",
+                params=params,
+                headers=auth("manager"),
+                timeout=30,
+            ).json()
+            for name, params in (("monthly", monthly), ("daily", {"date": local_day.isoformat()}))
+        )
+
+    before = reports()
+    rebuild = [BENSYS, "reporting", "rebuild", "--reporting-url", bensys_up.reporting]
+    rebuilt = subprocess.run(rebuild, capture_output=True, text=True, timeout=300, check=False)
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    assert "Rebuilt from" in rebuilt.stdout
+    assert reports() == before

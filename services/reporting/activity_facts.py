@@ -111,6 +111,7 @@ class ActivityFacts:
             session,
             migrant_id=migrant_id,
             sex=registered["sex"],
+            age_band=registered["age_band"],
         )
 
     async def on_card_issued(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.reporting import admin_api, audit_api, outputs_api
+from services.reporting import admin_api, audit_api, dashboard_api, outputs_api
 from services.reporting.admin_api import PRODUCERS
 from services.reporting.api import router
 from services.reporting.settings import ReportingSettings
@@ -47,7 +47,13 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         settings or ReportingSettings(),
         title="BenSys reporting",
         description="Read models built from every service's events: outputs and audit.",
-        routers=[router, outputs_api.router, audit_api.router, admin_api.router],
+        routers=[
+            router,
+            outputs_api.router,
+            audit_api.router,
+            admin_api.router,
+            dashboard_api.router,
+        ],
         wire=wire,
         on_start=on_start,
     )

@@ -76,16 +76,18 @@ def _tally(facts: list[dict[str, Any]], field: str) -> dict[str, int]:
 
 def _people(in_month: list[dict[str, Any]], to_date: list[dict[str, Any]]) -> dict[str, Any]:
     new = _of(in_month, "registration")
-    counted: Counter[tuple[str, str]] = Counter()
+    counted: Counter[tuple[str, str, str]] = Counter()
     for fact in to_date:
         step = {"registration": 1, "unmerge": 1, "merge": -1}.get(fact["kind"], 0)
         if step:
-            counted[(fact["sex"], fact["site"])] += step
+            counted[(fact["sex"], fact["site"], fact.get("age_band", "unknown"))] += step
     by_sex: Counter[str] = Counter()
     by_site: Counter[str] = Counter()
-    for (sex, site), count in counted.items():
+    pyramid: dict[str, Counter[str]] = {}
+    for (sex, site, band), count in counted.items():
         by_sex[sex] += count
         by_site[site] += count
+        pyramid.setdefault(band, Counter())[sex] += count
     return {
         "registered_in_month": {
             "total": len(new),
@@ -98,6 +100,9 @@ def _people(in_month: list[dict[str, Any]], to_date: list[dict[str, Any]]) -> di
             "total": sum(by_sex.values()),
             "by_sex": {sex: by_sex[sex] for sex in SEXES},
             "by_site": dict(sorted((s, n) for s, n in by_site.items() if n)),
+            "by_age_band_and_sex": {
+                band: {sex: pyramid[band][sex] for sex in SEXES} for band in sorted(pyramid)
+            },
         },
     }
 
@@ -123,6 +128,7 @@ def _vaccination(in_month: list[dict[str, Any]]) -> dict[str, Any]:
             vaccine: len({f["migrant_id"] for f in doses if f["vaccine"] == vaccine})
             for vaccine in sorted({f["vaccine"] for f in doses})
         },
+        "doses_by_day": _tally(doses, "day"),
     }
 
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.reporting import admin_api, audit_api, outputs_api
+from services.reporting import admin_api, audit_api, dashboard_api, outputs_api
 from services.reporting.api import router
 from services.reporting.app import on_start, wire
 from services.reporting.settings import ReportingSettings
@@ -51,17 +51,22 @@ async def runtime(
         await runtime.stop()
 
 
-@pytest.fixture
-async def http(runtime: ServiceRuntime) -> AsyncIterator[httpx.AsyncClient]:
+async def reporting_app(runtime: ServiceRuntime) -> FastAPI:
+    """Reporting's routes on ``runtime``, as the service serves them (without its lifespan)."""
     app = FastAPI()
     install_error_handlers(app)
     app.state.token_verifier = TokenVerifier(secret=DEV_JWT_SECRET)
     app.state.runtime = runtime
     app.state.views_database = await live_database(runtime.mongo, runtime.settings.database)
+    for module in (outputs_api, audit_api, admin_api, dashboard_api):
+        app.include_router(module.router)
     app.include_router(router)
-    app.include_router(outputs_api.router)
-    app.include_router(audit_api.router)
-    app.include_router(admin_api.router)
+    return app
+
+
+@pytest.fixture
+async def http(runtime: ServiceRuntime) -> AsyncIterator[httpx.AsyncClient]:
+    app = await reporting_app(runtime)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         yield client

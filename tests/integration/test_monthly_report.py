@@ -261,6 +261,9 @@ async def test_a_month_of_every_service_in_one_report(
     # and to date, the merged duplicate counts once
     assert report["people"]["registered_to_date"]["total"] == 10
     assert report["people"]["registered_to_date"]["by_sex"]["male"] == 4
+    pyramid = report["people"]["registered_to_date"]["by_age_band_and_sex"]
+    assert pyramid["25-34"] == {"female": 6, "male": 3, "other": 0, "undisclosed": 0}
+    assert pyramid["35-44"]["male"] == 1  # the Nepali man at Seenu
     # Cards: six issued in November (a replacement and five), six active (the lost one not)
     assert report["cards"] == {"issued_in_month": 6, "active_at_month_end": 6}
     assert report["vaccination"] == {
@@ -268,6 +271,7 @@ async def test_a_month_of_every_service_in_one_report(
         "people_with_a_dose": 2,
         "people_completing_a_course": 1,
         "by_vaccine": {"measles_rubella": 2},
+        "doses_by_day": {"2026-11-12": 3},
     }
     services = report["services"]
     [food] = services["by_service"]

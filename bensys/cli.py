@@ -15,7 +15,13 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from bensys import audit_command, cards_command, import_command, reporting_command
+from bensys import (
+    audit_command,
+    cards_command,
+    import_command,
+    reporting_command,
+    seed_command,
+)
 from bensys.stack import DEFAULT_SERVICE_PORTS, SERVICES, PortInUse, Stack, StackConfig
 from shared.auth import Role, mint_token
 from shared.settings import DEV_JWT_SECRET
@@ -52,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     cards_command.add_parser(commands)
     audit_command.add_parser(commands)
     reporting_command.add_parser(commands)
+    seed_command.add_parser(commands)
 
     args = parser.parse_args(argv)
     code: int = args.handler(args)

@@ -133,6 +133,8 @@ class RegisterMigrant:
     employer: Sealed | None = None
     identity_document: IdentityDocument | None = None
     vulnerabilities: tuple[str, ...] = ()
+    approximate_year: int | None = None
+    """The approximate year of birth in clear, for the age band only (as a correction does)."""
 
 
 def decide_register(
@@ -155,7 +157,11 @@ def decide_register(
             full_name=command.full_name,
             date_of_birth=command.date_of_birth,
             sex=command.sex,
-            age_band=age_band(command.born_on, command.registered_at.date()),
+            age_band=age_band(
+                command.born_on
+                or (date(command.approximate_year, 7, 1) if command.approximate_year else None),
+                command.registered_at.date(),
+            ),
             nationality=command.nationality,
             preferred_languages=command.preferred_languages,
             site=command.site,

@@ -8,6 +8,7 @@ event store does not, nor miss someone it does.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import uuid_utils
@@ -23,6 +24,7 @@ from shared.auth import Principal
 from shared.commands import append_decided
 from shared.contracts.base import Sealed
 from shared.contracts.registry import ConsentGiven, IdentityDocument
+from shared.errors import Invalid
 from shared.eventstore.model import StoredEvent, format_time, utc_now
 
 PLACEHOLDER = Sealed(kid="dry-run", iv="", ct="")
@@ -70,7 +72,7 @@ async def register(
             keys, threshold=settings.duplicate_threshold
         )
     ]
-    now = utc_now()
+    now = registered_at(body)
     personal: dict[str, Any] = {
         "full_name": body.full_name,
         "other_names": body.other_names,
@@ -92,6 +94,7 @@ async def register(
         RegisterMigrant(
             migrant_id=migrant_id,
             born_on=body.date_of_birth,
+            approximate_year=body.approximate_birth_year,
             sex=body.sex,
             nationality=body.nationality,
             preferred_languages=languages,
@@ -142,3 +145,19 @@ def _placeholder(value: Any) -> Any:
     if isinstance(value, dict):
         return IdentityDocument(type=value["type"], number=PLACEHOLDER)
     return PLACEHOLDER
+
+
+CAPTURE_FLOOR = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def registered_at(body: MigrantCreate) -> datetime:
+    """Now, or when a form captured on paper or offline was filled (never in the future)."""
+    now = utc_now()
+    if body.registered_at is None:
+        return now
+    moment = body.registered_at.astimezone(UTC)
+    if moment > now + timedelta(minutes=5):
+        raise Invalid(f"registered_at {body.registered_at.isoformat()} is in the future")
+    if moment < CAPTURE_FLOOR:
+        raise Invalid("registered_at is before 2000: check the year")
+    return moment

@@ -51,11 +51,18 @@ class MigrantCreate(Strict):
     vulnerabilities: list[str] = Field(default=[], description="Codes from the catalogue.")
     consent: ConsentIn
     issue_card: bool = False
+    registered_at: datetime | None = Field(
+        default=None,
+        description="When the form was filled, for a registration captured on paper or "
+        "offline and entered later (with a time zone; default: now).",
+    )
 
     @model_validator(mode="after")
     def _one_birth_fact(self) -> MigrantCreate:
         if self.date_of_birth is not None and self.approximate_birth_year is not None:
             raise ValueError("give date_of_birth or approximate_birth_year, not both")
+        if self.registered_at is not None and self.registered_at.tzinfo is None:
+            raise ValueError("registered_at needs a time zone, e.g. 2026-11-23T09:30:00+05:00")
         return self
 
 

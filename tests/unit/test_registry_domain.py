@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from pydantic import ValidationError
 
 from services.registry.domain import (
     Migrant,
@@ -19,6 +20,8 @@ from services.registry.domain import (
     decide_withdraw_consent,
     evolve,
 )
+from services.registry.registration import registered_at
+from services.registry.schemas import MigrantCreate
 from shared.contracts.base import Sealed
 from shared.contracts.registry import ConsentGiven, MigrantRegistered
 from shared.errors import Conflict, Gone, Invalid
@@ -85,6 +88,16 @@ def test_a_person_without_a_known_birth_date_has_an_unknown_age_band() -> None:
     assert event.age_band == "unknown"
 
 
+def test_an_approximate_year_of_birth_gives_an_age_band_as_a_correction_would() -> None:
+    # Many people know only roughly when they were born: reports still need their age band
+    [event] = decide_register(
+        Migrant(),
+        command(born_on=None, date_of_birth=None, approximate_year=1998),
+        sites=DEFAULT_SITES,
+    )
+    assert event.age_band == "25-34"
+
+
 def test_the_same_person_cannot_be_registered_twice() -> None:
     with pytest.raises(Conflict):
         decide_register(Migrant(version=1, registered=True), command(), sites=DEFAULT_SITES)
@@ -149,3 +162,26 @@ def test_an_erased_person_keeps_no_sealed_data_in_state_and_refuses_further_work
     assert decide_erase(state, reason="person_request", by="admin", at=NOW) == []
     with pytest.raises(Gone):
         decide_correct(state, {"site": "Kdh Atoll"}, by="r", at=NOW, sites=DEFAULT_SITES)
+
+
+def test_a_form_captured_on_paper_keeps_the_day_it_was_filled_but_never_a_future_one() -> None:
+    body = MigrantCreate.model_validate(
+        {
+            "full_name": "Rahim Mia",
+            "sex": "male",
+            "nationality": "BD",
+            "preferred_languages": ["bn"],
+            "site": "Kdh Atoll",
+            "consent": {"purposes": ["registration"], "notice_language": "bn"},
+            "registered_at": "2026-03-02T10:00:00+05:00",
+        }
+    )
+    assert registered_at(body) == datetime(2026, 3, 2, 5, 0, tzinfo=UTC)
+    with pytest.raises(Invalid, match="in the future"):
+        registered_at(body.model_copy(update={"registered_at": datetime(2999, 1, 1, tzinfo=UTC)}))
+    with pytest.raises(Invalid, match="before 2000"):
+        registered_at(body.model_copy(update={"registered_at": datetime(1990, 1, 1, tzinfo=UTC)}))
+    with pytest.raises(ValidationError, match="needs a time zone"):
+        MigrantCreate.model_validate(
+            body.model_dump(mode="json") | {"registered_at": "2026-03-02T10:00:00"}
+        )

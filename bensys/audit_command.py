@@ -10,15 +10,14 @@ not be reached or refused the request (nothing can be said about its store).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
 import httpx
 
 from bensys.stack import DEFAULT_SERVICE_PORTS, SERVICES
-from shared.auth import Role, mint_token
-from shared.settings import DEV_JWT_SECRET
+from bensys.tokens import bearer
+from shared.auth import Role
 
 EXIT_INTACT, EXIT_TAMPERED, EXIT_SERVICE = 0, 1, 3
 
@@ -47,14 +46,10 @@ def _verify(args: argparse.Namespace) -> int:
     urls = args.url or [
         f"http://127.0.0.1:{args.first_service_port + i}" for i in range(len(SERVICES))
     ]
-    token = (
-        args.token
-        or os.environ.get("BENSYS_TOKEN")
-        or mint_token(secret=os.environ.get("BENSYS_JWT_SECRET", DEV_JWT_SECRET), role=Role.auditor)
-    )
+    headers = bearer(args.token, Role.auditor)
     worst = EXIT_INTACT
     for url in urls:
-        report = _report(url, token)
+        report = _report(url, headers)
         if report is None:
             worst = EXIT_SERVICE
             continue
@@ -75,11 +70,9 @@ def _verify(args: argparse.Namespace) -> int:
     return worst
 
 
-def _report(url: str, token: str) -> dict[str, Any] | None:
+def _report(url: str, headers: dict[str, str]) -> dict[str, Any] | None:
     try:
-        response = httpx.get(
-            f"{url}/audit/verify", headers={"Authorization": f"Bearer {token}"}, timeout=600
-        )
+        response = httpx.get(f"{url}/audit/verify", headers=headers, timeout=600)
     except httpx.HTTPError as error:
         print(f"bensys audit verify: {url} could not be reached: {error}", file=sys.stderr)
         return None

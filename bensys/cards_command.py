@@ -22,10 +22,10 @@ from typing import Any
 
 import httpx
 
-from shared.auth import Role, mint_token
+from bensys.tokens import bearer
+from shared.auth import Role
 from shared.bencard.offline import OfflineVerifier
 from shared.bencard.revocations import RevocationListRejected
-from shared.settings import DEV_JWT_SECRET
 
 DEFAULT_CARDS_URL = "http://127.0.0.1:8002"
 DEFAULT_VERIFIER_DIR = Path("bencard-verifier")
@@ -132,18 +132,12 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _print(args: argparse.Namespace) -> int:
-    token = (
-        args.token
-        or os.environ.get("BENSYS_TOKEN")
-        or mint_token(
-            secret=os.environ.get("BENSYS_JWT_SECRET", DEV_JWT_SECRET), role=Role.registrar
-        )
-    )
+    headers = bearer(args.token, Role.registrar)
     try:
         response = httpx.get(
             f"{args.cards_url}/cards/sheets",
             params={"site": args.site},
-            headers={"Authorization": f"Bearer {token}"},
+            headers=headers,
             timeout=300,
         )
     except httpx.HTTPError as error:

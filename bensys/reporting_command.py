@@ -16,8 +16,8 @@ import sys
 import httpx
 
 from bensys.stack import DEFAULT_SERVICE_PORTS
-from shared.auth import Role, mint_token
-from shared.settings import DEV_JWT_SECRET
+from bensys.tokens import bearer
+from shared.auth import Role
 
 EXIT_OK, EXIT_SERVICE = 0, 3
 DEFAULT_REPORTING_URL = f"http://127.0.0.1:{DEFAULT_SERVICE_PORTS['reporting']}"
@@ -40,15 +40,11 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _rebuild(args: argparse.Namespace) -> int:
-    token = (
-        args.token
-        or os.environ.get("BENSYS_TOKEN")
-        or mint_token(secret=os.environ.get("BENSYS_JWT_SECRET", DEV_JWT_SECRET), role=Role.admin)
-    )
+    headers = bearer(args.token, Role.admin)
     try:
         response = httpx.post(
             f"{args.reporting_url}/admin/rebuild",
-            headers={"Authorization": f"Bearer {token}"},
+            headers=headers,
             timeout=httpx.Timeout(30, read=args.timeout_minutes * 60),
         )
     except httpx.HTTPError as error:

@@ -24,6 +24,7 @@ from bench import (
     duplicates_bench,
     helpline_bench,
     offline_verify_bench,
+    rebuild_bench,
     registration_bench,
     verify_bench,
 )
@@ -127,6 +128,7 @@ def separate_benches() -> dict[str, Callable[[], str]]:
         "online_verify": lambda: asyncio.run(verify_bench.run()),
         "distribution": lambda: asyncio.run(distribution_bench.run()),
         "helpline": lambda: asyncio.run(helpline_bench.run()),
+        "rebuild": lambda: asyncio.run(rebuild_bench.run()),
     }
 
 

@@ -59,6 +59,7 @@ PARTS = (
     Part("online_verify", "Online card verification", issue=4),
     Part("distribution", "Deliveries", issue=5),
     Part("helpline", "Helpline calls", issue=6),
+    Part("rebuild", "Reporting rebuild", issue=7),
 )
 NAMES = tuple(part.name for part in PARTS)
 _BY_NAME = {part.name: part for part in PARTS}

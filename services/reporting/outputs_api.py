@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import unicodedata
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
@@ -133,8 +134,7 @@ async def monthly(
         report = {**report, "suppressed": False}
     if format == "json":
         return report
-    place = "" if site is None else "-" + "-".join(site.encode("ascii", "ignore").decode().split())
-    name = f"bensys-monthly-{month}{place}.{format}"
+    name = f"bensys-monthly-{month}{_file_part(site)}.{format}"
     if format == "csv":
         content: bytes = to_csv(report).encode("utf-8")
     elif format == "xlsx":
@@ -146,6 +146,14 @@ async def monthly(
         media_type=MEDIA[format],
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+def _file_part(site: str | None) -> str:
+    """A site as a file name may carry it: "Greater Malé" becomes "-Greater-Male"."""
+    if site is None:
+        return ""
+    plain = unicodedata.normalize("NFKD", site).encode("ascii", "ignore").decode()
+    return "-" + "-".join(plain.split())
 
 
 def suppress_daily(sheet: dict[str, Any], threshold: int) -> dict[str, Any]:

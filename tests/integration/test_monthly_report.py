@@ -319,6 +319,14 @@ async def test_the_month_as_csv_and_as_a_partner_sees_it(
     assert sheet.status_code == 200, sheet.text
     assert sheet.headers["content-type"].startswith("text/csv")
     assert 'filename="bensys-monthly-2026-11-Kdh-Atoll.csv"' in sheet.headers["content-disposition"]
+    male = await http.get(
+        "/reports/monthly",
+        params={"month": "2026-11", "site": "Greater Malé", "format": "csv"},
+        headers=as_role("manager"),
+    )
+    assert (
+        'filename="bensys-monthly-2026-11-Greater-Male.csv"' in male.headers["content-disposition"]
+    )
     rows = {
         (r["section"], r["measure"]): r["value"] for r in csv.DictReader(io.StringIO(sheet.text))
     }

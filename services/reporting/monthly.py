@@ -61,7 +61,7 @@ async def monthly_report(
         "people": _people(in_month, to_date),
         "cards": _cards(in_month, to_date),
         "vaccination": _vaccination(in_month),
-        "services": await _services(facts, relief),
+        "services": await _services(facts, relief, _sexes(to_date)),
         "helpline": _helpline(in_month, to_date, last),
     }
 
@@ -132,12 +132,21 @@ def _vaccination(in_month: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-async def _services(facts: ActivityFacts, relief: list[dict[str, Any]]) -> dict[str, Any]:
+def _sexes(to_date: list[dict[str, Any]]) -> dict[str, str]:
+    return {f["migrant_id"]: f["sex"] for f in _of(to_date, "registration")}
+
+
+async def _services(
+    facts: ActivityFacts, relief: list[dict[str, Any]], sexes: dict[str, str]
+) -> dict[str, Any]:
     kept = [f for f in relief if not f["voided"]]
     individual = [f for f in kept if not f["people_reached"]]
     groups = [f for f in kept if f["people_reached"]]
     people = {f["migrant_id"] for f in individual if f["migrant_id"]}
-    sexes = await facts.sexes_of(people)
+    # The registrations already read give most people's sex; only people registered at
+    # another site than the one asked for need a query (one $in of thousands costs seconds).
+    if missing := people - sexes.keys():
+        sexes = sexes | await facts.sexes_of(missing)
     rows = []
     for service in sorted({f["service"] for f in individual}):
         given = [f for f in individual if f["service"] == service]

@@ -463,3 +463,20 @@ async def test_the_month_as_a_workbook_and_as_a_pdf_with_charts(
 def pdf_text(pdf: bytes) -> str:
     document = pdfium.PdfDocument(pdf)
     return "\n".join(page.get_textpage().get_text_range() for page in document)
+
+
+async def test_relief_at_one_site_to_someone_registered_at_another_counts_their_sex(
+    runtime: ServiceRuntime, http: httpx.AsyncClient
+) -> None:
+    # A woman registered at Seenu who is given a parcel at Kdh (parcel() delivers at Kdh)
+    woman = registered("female", SEENU, NOVEMBER)
+    await deliver(runtime, woman, woman.migrant_id)
+    await deliver(runtime, parcel(woman.migrant_id, NOVEMBER))
+    report = (
+        await http.get(
+            "/reports/monthly", params={"month": "2026-11", "site": KDH}, headers=as_role("admin")
+        )
+    ).json()
+    [food] = report["services"]["by_service"]
+    assert food["people_by_sex"]["female"] == 1
+    assert report["people"]["registered_in_month"]["total"] == 0  # she registered at Seenu

@@ -18,7 +18,8 @@ from shared.http.deps import Runtime
 router = APIRouter(prefix="/admin", tags=["admin"])
 Admin = Annotated[Principal, Depends(require_roles(Role.admin))]
 PRODUCERS = ("registry", "cards", "distribution", "helpline")
-_running = asyncio.Lock()
+REBUILDING = asyncio.Lock()
+"""Held while a rebuild runs: a second one is refused, not queued."""
 
 
 @router.post(
@@ -28,9 +29,9 @@ _running = asyncio.Lock()
     "as the log is long; one rebuild at a time (409 while one runs).",
 )
 async def rebuild_views(request: Request, runtime: Runtime, _: Admin) -> dict[str, Any]:
-    if _running.locked():
+    if REBUILDING.locked():
         raise Conflict("a rebuild is already running: wait for it to finish")
-    async with _running:
+    async with REBUILDING:
         [live] = [c for c in runtime.consumers if c.group == "reporting"]
         zone = zone_of(runtime.settings)
 

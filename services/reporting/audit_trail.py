@@ -137,6 +137,9 @@ def _pack(event_id: str) -> str:
 
 def _unpack(cursor: str) -> str:
     try:
-        return base64.urlsafe_b64decode(cursor.encode()).decode()
+        event_id = base64.b64decode(cursor.encode(), altchars=b"-_", validate=True).decode()
     except (ValueError, UnicodeDecodeError):
-        raise Invalid("cursor is not one this service gave: start again without it") from None
+        event_id = ""
+    if not event_id:
+        raise Invalid("cursor is not one this service gave: start again without it")
+    return event_id

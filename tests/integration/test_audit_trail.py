@@ -133,6 +133,11 @@ async def test_a_persons_history_spans_every_service_and_never_shows_their_data(
     # And only auditors and admins may read it; an unknown id is a 404 that says what to check
     refused = await http.get(f"/audit/subjects/{sita}", headers=as_role("manager"))
     assert refused.status_code == 403
+    garbled = await http.get(
+        f"/audit/subjects/{sita}", params={"cursor": "%%%"}, headers=as_role("auditor")
+    )
+    assert garbled.status_code == 422
+    assert "start again without it" in garbled.json()["error"]["message"]
     unknown = await http.get("/audit/subjects/nobody", headers=as_role("auditor"))
     assert unknown.status_code == 404
     assert "check the id" in unknown.json()["error"]["message"]

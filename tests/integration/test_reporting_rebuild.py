@@ -12,6 +12,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from services.reporting.admin_api import REBUILDING
 from services.reporting.reading import zone_of
 from services.reporting.rebuild import TopicReader
 from services.reporting.views import COLLECTIONS, ReportingViews, live_database
@@ -245,6 +246,11 @@ async def test_rebuilt_views_equal_the_live_ones_and_are_swapped_in_at_once(
     # And the old generation's views are gone from the service's own database
     assert set(await runtime.mongo[base].list_collection_names()).isdisjoint(COLLECTIONS)
     assert set(before) <= set(COLLECTIONS)  # every view is part of a generation
+    # And a second rebuild while one runs is refused, not queued
+    async with REBUILDING:
+        busy = await http.post("/admin/rebuild", headers=as_role("admin"))
+    assert busy.status_code == 409
+    assert "already running" in busy.json()["error"]["message"]
     # And only an admin may rebuild
     refused = await http.post("/admin/rebuild", headers=as_role("manager"))
     assert refused.status_code == 403

@@ -88,3 +88,4 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()
         uvicorn_logger.propagate = True
+        uvicorn_logger.setLevel(logging.NOTSET)  # a level uvicorn set must not hide its records

@@ -40,11 +40,9 @@ FLAGS = (  # as this machine's notes say: no GPU, no sandbox as root, no calls h
 async def served(runtime: ServiceRuntime) -> AsyncIterator[str]:
     """Reporting's routes on a real port, in this event loop; its base URL."""
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            await reporting_app(runtime), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
+    app = await reporting_app(runtime)
+    # log_config=None: uvicorn must not reconfigure this process's logging for later tests
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
     serving = asyncio.create_task(server.serve())
     for _ in range(200):
         if server.started:

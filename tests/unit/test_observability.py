@@ -81,15 +81,20 @@ def restored_logging() -> Iterator[None]:
     saved_root = (list(root.handlers), root.level)
     names = ("uvicorn", "uvicorn.error", "uvicorn.access")
     saved = {
-        name: (list(logging.getLogger(name).handlers), logging.getLogger(name).propagate)
+        name: (
+            list(logging.getLogger(name).handlers),
+            logging.getLogger(name).propagate,
+            logging.getLogger(name).level,
+        )
         for name in names
     }
     yield
     root.handlers[:] = saved_root[0]
     root.setLevel(saved_root[1])
-    for name, (handlers, propagate) in saved.items():
+    for name, (handlers, propagate, level) in saved.items():
         logging.getLogger(name).handlers[:] = handlers
         logging.getLogger(name).propagate = propagate
+        logging.getLogger(name).setLevel(level)
 
 
 def json_lines(text: str) -> list[dict[str, object]]:
@@ -171,6 +176,7 @@ def test_an_exception_is_logged_with_its_traceback(capsys: pytest.CaptureFixture
 @pytest.mark.usefixtures("restored_logging")
 def test_uvicorn_logs_come_out_as_json_too(capsys: pytest.CaptureFixture[str]) -> None:
     logging.getLogger("uvicorn.error").addHandler(logging.StreamHandler())  # as uvicorn does
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)  # as its log_level may
     configure_logging("registry")
 
     logging.getLogger("uvicorn.error").info("Application startup complete.")

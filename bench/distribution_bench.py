@@ -37,14 +37,12 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import bson
@@ -63,12 +61,11 @@ from bench.registration_bench import (
     http_floor,
     new_person,
     percentile,
-    progress,
     raw_limits,
-    wait_until_ready,
 )
-from bensys.embedded import ManagedProcess, free_port
-from bensys.stack import SERVICES, Stack, StackConfig
+from bench.stacks import progress, running_stack
+from bensys.embedded import ManagedProcess
+from bensys.stack import Stack
 from services.distribution.delivering import delivery_command
 from services.distribution.domain import Deliver, decide_delivery
 from services.distribution.facts import KnownFacts
@@ -646,23 +643,8 @@ class Figures:
 async def run(deliveries: int = 5000, history: int = 500) -> str:
     """Start the stack, measure, stop it, and return the Markdown section."""
     deliveries, history = max(1, deliveries), max(1, history)
-    with tempfile.TemporaryDirectory(prefix="bensys-distribution-bench-") as tmp:
-        config = StackConfig(
-            data_dir=Path(tmp) / "data",
-            kafka_port=free_port(),
-            mongo_port=free_port(),
-            service_ports={name: free_port() for name in SERVICES},
-        )
-        stack = Stack(config)
-        progress(f"starting the stack in {tmp} ...")
-        # On this thread: children die with the thread that spawned them (PR_SET_PDEATHSIG).
-        stack.start()
-        try:
-            await wait_until_ready(stack)
-            figures = await measure(stack, deliveries, history)
-        finally:
-            progress("stopping the stack ...")
-            stack.stop()
+    async with running_stack("distribution") as stack:
+        figures = await measure(stack, deliveries, history)
     return render(figures)
 
 

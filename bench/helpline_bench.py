@@ -19,12 +19,10 @@ import argparse
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import bson
@@ -40,12 +38,11 @@ from bench.registration_bench import (
     Meter,
     RawLimits,
     percentile,
-    progress,
     raw_limits,
-    wait_until_ready,
 )
-from bensys.embedded import ManagedProcess, free_port
-from bensys.stack import SERVICES, Stack, StackConfig
+from bench.stacks import progress, running_stack
+from bensys.embedded import ManagedProcess
+from bensys.stack import Stack
 from services.helpline.settings import HelplineSettings
 from shared.auth import mint_token
 from shared.contracts.helpline import CallLogged
@@ -210,23 +207,8 @@ class Figures:
 async def run(calls: int = 2000, concurrency: int = 8) -> str:
     """Start the stack, measure, stop it, and return the Markdown section."""
     concurrency = max(1, concurrency)
-    with tempfile.TemporaryDirectory(prefix="bensys-helpline-bench-") as tmp:
-        config = StackConfig(
-            data_dir=Path(tmp) / "data",
-            kafka_port=free_port(),
-            mongo_port=free_port(),
-            service_ports={name: free_port() for name in SERVICES},
-        )
-        stack = Stack(config)
-        progress(f"starting the stack in {tmp} ...")
-        # On this thread: children die with the thread that spawned them (PR_SET_PDEATHSIG).
-        stack.start()
-        try:
-            await wait_until_ready(stack)
-            figures = await measure(stack, calls, concurrency)
-        finally:
-            progress("stopping the stack ...")
-            stack.stop()
+    async with running_stack("helpline") as stack:
+        figures = await measure(stack, calls, concurrency)
     return render(figures)
 
 

@@ -25,7 +25,6 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -44,8 +43,9 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 
 from bench.servers import process_cpu_seconds
-from bensys.embedded import ManagedProcess, free_port
-from bensys.stack import SERVICES, Stack, StackConfig
+from bench.stacks import progress, running_stack
+from bensys.embedded import ManagedProcess
+from bensys.stack import Stack
 from services.registry import validation
 from services.registry.domain import Migrant, RegisterMigrant, decide_register
 from services.registry.matching import BlindIndexer, PersonKeys, blind_index_key
@@ -88,7 +88,6 @@ RAW_ONE_SECONDS = 4.0
 RAW_MANY_AT_LEAST = 5_000
 """Documents for ``insert_many``: five batches at least, so one slow batch does not decide."""
 DRAIN_TIMEOUT_SECONDS = 180.0
-READY_TIMEOUT_SECONDS = 120.0
 SCRATCH_DATABASE = "bench_raw"
 PHASES_DATABASE = "bench_phases"
 PHASES_VAULT = "bench_phases_vault"
@@ -374,21 +373,6 @@ async def post_all(
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     run.busy = meter.since(before)
     return run
-
-
-async def wait_until_ready(stack: Stack) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    async with httpx.AsyncClient(timeout=5.0) as client:
-        for name in SERVICES:
-            while True:
-                try:
-                    if (await client.get(f"{stack.config.url(name)}/ready")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{name} not ready after {READY_TIMEOUT_SECONDS:.0f} s")
-                await asyncio.sleep(0.2)
 
 
 async def wait_until_counted(stack: Stack, expected: int) -> float | None:
@@ -746,33 +730,11 @@ class Figures:
     contended: Contended
 
 
-_STARTED = time.perf_counter()
-
-
-def progress(message: str) -> None:
-    print(f"[{time.perf_counter() - _STARTED:6.1f} s] {message}", file=sys.stderr, flush=True)
-
-
 async def run(registrations: int = 2000, concurrency: int = 8) -> str:
     """Start the stack, measure, stop it, and return the Markdown section."""
     concurrency = max(1, concurrency)
-    with tempfile.TemporaryDirectory(prefix="bensys-registration-bench-") as tmp:
-        config = StackConfig(
-            data_dir=Path(tmp) / "data",
-            kafka_port=free_port(),
-            mongo_port=free_port(),
-            service_ports={name: free_port() for name in SERVICES},
-        )
-        stack = Stack(config)
-        progress(f"starting the stack in {tmp} ...")
-        # On this thread: children die with the thread that spawned them (PR_SET_PDEATHSIG).
-        stack.start()
-        try:
-            await wait_until_ready(stack)
-            figures = await measure(stack, registrations, concurrency)
-        finally:
-            progress("stopping the stack ...")
-            stack.stop()
+    async with running_stack("registration") as stack:
+        figures = await measure(stack, registrations, concurrency)
     return render(figures)
 
 

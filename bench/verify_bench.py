@@ -41,13 +41,11 @@ import math
 import random
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -60,13 +58,12 @@ from bench.registration_bench import (
     CommandCounter,
     Meter,
     percentile,
-    progress,
     registrations,
-    wait_until_ready,
 )
 from bench.sections import machine_facts
-from bensys.embedded import ManagedProcess, free_port
-from bensys.stack import SERVICES, Stack, StackConfig
+from bench.stacks import progress, running_stack
+from bensys.embedded import ManagedProcess
+from bensys.stack import Stack
 from services.cards.card_index import CardIndex
 from services.cards.issuing import open_card
 from services.cards.people import PeopleProjection
@@ -723,23 +720,8 @@ class Figures:
 
 async def run(rate: float = 200, seconds: float = 30, cards: int = 200) -> str:
     """Start the stack, measure, stop it, and return the Markdown section."""
-    with tempfile.TemporaryDirectory(prefix="bensys-verify-bench-") as tmp:
-        config = StackConfig(
-            data_dir=Path(tmp) / "data",
-            kafka_port=free_port(),
-            mongo_port=free_port(),
-            service_ports={name: free_port() for name in SERVICES},
-        )
-        stack = Stack(config)
-        progress(f"starting the stack in {tmp} ...")
-        # On this thread: children die with the thread that spawned them (PR_SET_PDEATHSIG).
-        stack.start()
-        try:
-            await wait_until_ready(stack)
-            figures = await measure(stack, rate, seconds, max(1, cards))
-        finally:
-            progress("stopping the stack ...")
-            stack.stop()
+    async with running_stack("verify") as stack:
+        figures = await measure(stack, rate, seconds, max(1, cards))
     return render(figures)
 
 

@@ -77,8 +77,10 @@ class ServiceRuntime:
         projectors: Mapping[str, Projector],
         catalog: EventCatalog,
         *producers: str,
+        batches: bool = False,
     ) -> IdempotentConsumer:
-        """Project other services' topics into this service's database, exactly once."""
+        """Project other services' topics into this service's database, exactly once;
+        ``batches`` when every projector works only through its session (see the consumer)."""
         consumer = IdempotentConsumer(
             client=self.mongo,
             database=self.settings.database,
@@ -89,6 +91,7 @@ class ServiceRuntime:
             max_attempts=self.settings.consumer_max_attempts,
             retry_backoff_seconds=self.settings.consumer_retry_backoff_seconds,
             on_outcome=lambda event_type, outcome: self._count(group, event_type, outcome),
+            batches=batches,
         )
         subscribe(self.broker, consumer, *(self.settings.topic(p) for p in producers))
         self.consumers.append(consumer)

@@ -14,6 +14,7 @@ def create_app(settings: CardsSettings | None = None) -> FastAPI:
     def wire(runtime: ServiceRuntime) -> None:
         cards = Cards.on(runtime)
         made.append(cards)
+        # Not in batches: the reactions read the event store, outside the consumer's session.
         runtime.add_consumer("cards", reactions.projectors(cards), CATALOG, "registry")
 
     async def on_start(app: FastAPI, _: ServiceRuntime) -> None:

@@ -16,7 +16,12 @@ def create_app(settings: DistributionSettings | None = None) -> FastAPI:
         distribution = Distribution.on(runtime)
         made.append(distribution)
         runtime.add_consumer(
-            "distribution", distribution.facts.projectors(), CATALOG, "registry", "cards"
+            "distribution",
+            distribution.facts.projectors(),
+            CATALOG,
+            "registry",
+            "cards",
+            batches=True,
         )
 
     async def on_start(app: FastAPI, _: ServiceRuntime) -> None:

@@ -17,7 +17,9 @@ def create_app(settings: HelplineSettings | None = None) -> FastAPI:
     def wire(runtime: ServiceRuntime) -> None:
         helpline = Helpline.on(runtime)
         made.append(helpline)
-        runtime.add_consumer("helpline", helpline.facts.projectors(), CATALOG, "registry", "cards")
+        runtime.add_consumer(
+            "helpline", helpline.facts.projectors(), CATALOG, "registry", "cards", batches=True
+        )
 
     async def on_start(app: FastAPI, runtime: ServiceRuntime) -> None:
         helpline = made[-1]

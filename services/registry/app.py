@@ -12,7 +12,7 @@ from shared.runtime import ServiceRuntime
 def wire(runtime: ServiceRuntime) -> None:
     # Card numbers, for search: the only facts the registry takes from another service.
     cards = CardNumbers(runtime.mongo, runtime.settings.database)
-    runtime.add_consumer("registry", cards.projectors(), CATALOG, "cards")
+    runtime.add_consumer("registry", cards.projectors(), CATALOG, "cards", batches=True)
 
 
 async def on_start(app: FastAPI, runtime: ServiceRuntime) -> None:

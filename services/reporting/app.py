@@ -18,7 +18,7 @@ GROUP = "reporting"
 def wire(runtime: ServiceRuntime) -> None:
     # Wired to the service's own database; on_start points it at the live generation.
     views = ReportingViews.on(runtime.mongo, runtime.settings.database, settings_of(runtime).zone)
-    runtime.add_consumer(GROUP, views.projectors(), CATALOG, *PRODUCERS)
+    runtime.add_consumer(GROUP, views.projectors(), CATALOG, *PRODUCERS, batches=True)
 
 
 async def on_start(app: FastAPI, runtime: ServiceRuntime) -> None:

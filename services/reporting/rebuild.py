@@ -85,9 +85,11 @@ class TopicReader:
     async def stop(self) -> None:
         await self._consumer.stop()
 
-    async def read_to_end(self, handle: Callable[[ReceivedMessage], Awaitable[Any]]) -> int:
-        """Hand every message up to the ends as they are now to ``handle``, in order per
-        partition; how many there were."""
+    async def read_to_end(
+        self, handle: Callable[[Sequence[ReceivedMessage]], Awaitable[Any]]
+    ) -> int:
+        """Hand every message up to the ends as they are now to ``handle``, a fetch at a
+        time, in order per partition; how many there were."""
         if not self._partitions:
             return 0
         ends = await self._consumer.end_offsets(self._partitions)
@@ -95,18 +97,20 @@ class TopicReader:
         count, last_progress = 0, time.monotonic()
         while pending:
             batch = await self._consumer.getmany(*pending, timeout_ms=500)
-            for records in batch.values():
-                for record in records:
-                    await handle(
-                        ReceivedMessage(
-                            topic=record.topic,
-                            partition=record.partition,
-                            offset=record.offset,
-                            headers=list(record.headers),
-                            value=record.value or b"",
-                        )
-                    )
-                    count += 1
+            fetched = [
+                ReceivedMessage(
+                    topic=record.topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                    headers=list(record.headers),
+                    value=record.value or b"",
+                )
+                for records in batch.values()
+                for record in records
+            ]
+            if fetched:
+                await handle(fetched)
+                count += len(fetched)
                 last_progress = time.monotonic()
             for tp in list(pending):
                 if await self._consumer.position(tp) >= ends[tp]:
@@ -145,14 +149,15 @@ async def rebuild(
         catalog=CATALOG,
         dead_letters=skipped,
         max_attempts=1,  # a message that fails in a replay failed the same way live
+        batches=True,
         on_outcome=lambda _type, outcome: outcomes.update([outcome.value]),
     )
     reader = TopicReader(bootstrap, topics)
     await reader.start()
     try:
-        messages = await reader.read_to_end(replay.handle)
+        messages = await reader.read_to_end(replay.handle_batch)
         async with live.paused():
-            messages += await reader.read_to_end(replay.handle)
+            messages += await reader.read_to_end(replay.handle_batch)
             live.retarget(database, views.projectors())
             await point_to(client, base, database)
             on_swap(database)

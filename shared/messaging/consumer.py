@@ -5,13 +5,22 @@ transaction, so a redelivered event finds its tracking record and changes nothin
 committed only after processing (the FastStream subscriber uses ``NACK_ON_ERROR``). An event
 that keeps failing is sent to ``<topic>.dlq`` with the reason, and the consumer goes on; while
 the database itself is away nothing is dead-lettered: the message is redelivered later.
+
+Messages fetched together can be applied together (:meth:`IdempotentConsumer.handle_batch`,
+for a consumer built with ``batches=True``): one transaction holds every tracking record and
+every effect, so a batch costs one commit instead of one per event. Only projectors that read
+and write solely through the session they are given may be batched: one that reads outside it
+(as the cards service's reactions read the event store) would not see the batch's earlier,
+uncommitted effects. A batch is only a shortcut: if anything in it fails (a redelivered event, a
+poison message, a conflict), the transaction is rolled back and the batch is handled message by
+message as before, with the same retries and dead letters. Partition order is kept either way.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +45,10 @@ Projector = Callable[[Envelope, Event, AsyncClientSession], Awaitable[None]]
 """Applies one event to a read model, writing only through the given session."""
 
 
+MAX_BATCH = 200
+"""Events applied in one transaction at most: bounded, so a transaction stays short."""
+
+
 class Outcome(StrEnum):
     APPLIED = "applied"
     DUPLICATE = "duplicate"
@@ -50,6 +63,16 @@ class ReceivedMessage:
     offset: int
     headers: list[tuple[str, bytes]]
     value: bytes
+
+
+@dataclass(frozen=True)
+class _Applicable:
+    """A message whose event this consumer projects, decoded and ready to apply."""
+
+    message: ReceivedMessage
+    envelope: Envelope
+    event: Event
+    projector: Projector
 
 
 class DeadLetterSink(Protocol):
@@ -69,8 +92,10 @@ class IdempotentConsumer:
         max_attempts: int = 3,
         retry_backoff_seconds: float = 0.2,
         on_outcome: Callable[[str, Outcome], None] | None = None,
+        batches: bool = False,
     ) -> None:
         self._client = client
+        self._batches = batches
         self._tracking = client[database]["consumer_tracking"]
         self.group = group
         self._projectors = dict(projectors)
@@ -101,6 +126,106 @@ class IdempotentConsumer:
         async with self._applying:
             return await self._handle(message)
 
+    async def handle_batch(self, messages: Sequence[ReceivedMessage]) -> list[Outcome]:
+        """Apply ``messages`` (in partition order) in as few transactions as possible; each
+        message's outcome, in the order given."""
+        async with self._applying:
+            outcomes: list[Outcome] = []
+            for start in range(0, len(messages), MAX_BATCH):
+                outcomes += await self._handle_batch(messages[start : start + MAX_BATCH])
+            return outcomes
+
+    async def _handle_batch(self, messages: Sequence[ReceivedMessage]) -> list[Outcome]:
+        applicable: list[_Applicable] = []
+        outcomes: dict[int, Outcome] = {}
+        for index, message in enumerate(messages):
+            ready = self._applicable(message)
+            if ready is None:  # ignored, malformed or undecodable: the one-message path says
+                outcomes[index] = await self._handle(message)
+            else:
+                applicable.append(ready)
+        if self._batches and len(applicable) > 1 and await self._apply_together(applicable):
+            applied = iter(applicable)
+            for index in range(len(messages)):
+                if index not in outcomes:
+                    outcomes[index] = self._count(next(applied).envelope.type, Outcome.APPLIED)
+        else:
+            for index, message in enumerate(messages):
+                if index not in outcomes:
+                    outcomes[index] = await self._handle(message)
+        return [outcomes[index] for index in range(len(messages))]
+
+    def _applicable(self, message: ReceivedMessage) -> _Applicable | None:
+        try:
+            envelope = from_kafka_record(message.headers, message.value)
+            projector = self._projectors.get(envelope.type)
+            if projector is None:
+                current_type, _ = self._catalog.upcast(envelope.type, envelope.data)
+                projector = self._projectors.get(current_type)
+            if projector is None:
+                return None
+            event = self._catalog.decode(envelope.type, envelope.data)
+        except (MalformedEnvelope, UnknownEventType, ValidationError):
+            return None
+        return _Applicable(message, envelope, event, projector)
+
+    async def _apply_together(self, batch: Sequence[_Applicable]) -> bool:
+        """True when every event of ``batch`` was applied in one transaction; False when
+        nothing was (the caller then goes message by message). Raises only ConnectionFailure.
+        """
+
+        async def in_transaction(session: AsyncClientSession) -> None:
+            await self._tracking.insert_many(
+                [self._tracking_record(item.message, item.envelope) for item in batch],
+                ordered=True,
+                session=session,
+            )
+            for item in batch:
+                with self._span(item.message, item.envelope):
+                    await item.projector(item.envelope, item.event, session)
+
+        try:
+            async with self._client.start_session() as session:
+                await session.with_transaction(in_transaction)
+        except ConnectionFailure:
+            raise
+        except (PyMongoError, ValueError, KeyError, TypeError, ArithmeticError) as exc:
+            log.info(
+                "%s applies %d events one by one: together they failed (%s: %s)",
+                self.group,
+                len(batch),
+                type(exc).__name__,
+                str(exc)[:200],
+            )
+            return False
+        return True
+
+    def _tracking_record(self, message: ReceivedMessage, envelope: Envelope) -> dict[str, Any]:
+        return {
+            "_id": f"{self.group}:{envelope.id}",
+            "group": self.group,
+            "type": envelope.type,
+            "topic": message.topic,
+            "partition": message.partition,
+            "offset": message.offset,
+            "applied_at": datetime.now(UTC),
+        }
+
+    def _span(self, message: ReceivedMessage, envelope: Envelope) -> Any:
+        """The consumer span of one event, a child of the span that produced it."""
+        parent = TraceContextTextMapPropagator().extract(
+            {"traceparent": envelope.traceparent or ""}
+        )
+        return tracer.start_as_current_span(
+            f"{self.group} process {envelope.type}",
+            context=parent,
+            kind=trace.SpanKind.CONSUMER,
+            attributes={
+                "messaging.message.id": envelope.id,
+                "messaging.destination": message.topic,
+            },
+        )
+
     async def _handle(self, message: ReceivedMessage) -> Outcome:
         try:
             envelope = from_kafka_record(message.headers, message.value)
@@ -112,18 +237,7 @@ class IdempotentConsumer:
             projector = self._projectors.get(current_type)
         if projector is None:
             return self._count(envelope.type, Outcome.IGNORED)
-        parent = TraceContextTextMapPropagator().extract(
-            {"traceparent": envelope.traceparent or ""}
-        )
-        with tracer.start_as_current_span(
-            f"{self.group} process {envelope.type}",
-            context=parent,
-            kind=trace.SpanKind.CONSUMER,
-            attributes={
-                "messaging.message.id": envelope.id,
-                "messaging.destination": message.topic,
-            },
-        ):
+        with self._span(message, envelope):
             return await self._apply(message, envelope, projector)
 
     async def _apply(
@@ -139,7 +253,7 @@ class IdempotentConsumer:
         last_error = ""
         for attempt in range(1, self._max_attempts + 1):
             try:
-                await self._apply_once(message, envelope, event, projector, tracking_id)
+                await self._apply_once(message, envelope, event, projector)
                 return self._count(envelope.type, Outcome.APPLIED)
             except DuplicateKeyError:
                 if await self._tracking.find_one({"_id": tracking_id}, projection={"_id": 1}):
@@ -167,20 +281,10 @@ class IdempotentConsumer:
         envelope: Envelope,
         event: Event,
         projector: Projector,
-        tracking_id: str,
     ) -> None:
         async def in_transaction(session: AsyncClientSession) -> None:
             await self._tracking.insert_one(
-                {
-                    "_id": tracking_id,
-                    "group": self.group,
-                    "type": envelope.type,
-                    "topic": message.topic,
-                    "partition": message.partition,
-                    "offset": message.offset,
-                    "applied_at": datetime.now(UTC),
-                },
-                session=session,
+                self._tracking_record(message, envelope), session=session
             )
             await projector(envelope, event, session)
 

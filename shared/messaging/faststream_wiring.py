@@ -10,7 +10,7 @@ from __future__ import annotations
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 
-from shared.messaging.consumer import IdempotentConsumer, ReceivedMessage
+from shared.messaging.consumer import MAX_BATCH, IdempotentConsumer, ReceivedMessage
 from shared.messaging.topics import dead_letter_topic
 
 
@@ -44,23 +44,39 @@ def _subject_key(message: ReceivedMessage) -> bytes | None:
     return None
 
 
+QUIET_POLL_MS = 50
+"""How long a fetch waits for a first record; FastStream then sleeps as long before the next
+fetch, so this bounds the delay a quiet topic adds to an event (its default is 200 ms)."""
+
+
 def subscribe(broker: KafkaBroker, consumer: IdempotentConsumer, *topics: str) -> None:
+    """Hand what each fetch brings (up to MAX_BATCH records) to ``consumer`` as one batch.
+
+    A fetch returns at once whatever has arrived, so a quiet topic still sees each event as
+    soon as it comes; a busy one gets one transaction and one offset commit per batch.
+    """
+
     @broker.subscriber(
         *topics,
         group_id=consumer.group,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        batch=True,
+        max_records=MAX_BATCH,
+        batch_timeout_ms=QUIET_POLL_MS,
     )
-    async def on_message(msg: KafkaMessage) -> None:
+    async def on_messages(msg: KafkaMessage) -> None:
         raw = msg.raw_message
-        if isinstance(raw, tuple):  # batch subscribers are not used here
-            raise TypeError("expected one record")
-        await consumer.handle(
-            ReceivedMessage(
-                topic=raw.topic,
-                partition=raw.partition,
-                offset=raw.offset,
-                headers=list(raw.headers),
-                value=raw.value,
-            )
+        records = raw if isinstance(raw, tuple) else (raw,)
+        await consumer.handle_batch(
+            [
+                ReceivedMessage(
+                    topic=record.topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                    headers=list(record.headers),
+                    value=record.value,
+                )
+                for record in records
+            ]
         )

@@ -41,7 +41,13 @@ class Harness:
     """A store with its relay, and a consumer group projecting the topic: one service's worth."""
 
     def __init__(
-        self, client: AsyncMongoClient[dict[str, Any]], db: str, bootstrap: str, topic: str
+        self,
+        client: AsyncMongoClient[dict[str, Any]],
+        db: str,
+        bootstrap: str,
+        topic: str,
+        *,
+        batches: bool = False,
     ) -> None:
         self.store = MongoEventStore(client, db)
         self.projection = CountingProjection(client, db)
@@ -61,12 +67,14 @@ class Harness:
             max_attempts=2,
             retry_backoff_seconds=0.01,
             on_outcome=lambda _type, outcome: self.outcomes.append(outcome),
+            batches=batches,
         )
         subscribe(self.broker, self.consumer, topic)
 
 
-@pytest.fixture
+@pytest.fixture(params=[False, True], ids=["one-by-one", "in-batches"])
 async def harness(
+    request: pytest.FixtureRequest,
     mongo_client: AsyncMongoClient[dict[str, Any]],
     db_name: str,
     kafka_bootstrap: str,
@@ -74,7 +82,7 @@ async def harness(
 ) -> AsyncIterator[Harness]:
     topic = topic_name(namespace, "testing")
     await ensure_topics(kafka_bootstrap, [topic, dead_letter_topic(topic)], partitions=3)
-    h = Harness(mongo_client, db_name, kafka_bootstrap, topic)
+    h = Harness(mongo_client, db_name, kafka_bootstrap, topic, batches=request.param)
     await h.store.ensure_indexes()
     await h.publisher.start()
     await h.broker.start()

@@ -5,6 +5,7 @@ both reports and the live consumer to the new views at once."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -25,7 +26,7 @@ from shared.contracts.registry import ConsentGiven, MigrantRegistered, MigrantsM
 from shared.eventstore.building import build_stored_events
 from shared.eventstore.chain import GENESIS
 from shared.eventstore.model import EventMetadata, PendingEvent
-from shared.messaging.consumer import IdempotentConsumer
+from shared.messaging.consumer import IdempotentConsumer, ReceivedMessage
 from shared.messaging.envelope import KafkaRecord, to_kafka_record
 from shared.messaging.faststream_wiring import FastStreamDeadLetters
 from shared.runtime import ServiceRuntime
@@ -196,13 +197,14 @@ async def test_rebuilt_views_equal_the_live_ones_and_are_swapped_in_at_once(
     )
     applied = 0
 
-    async def until_half(message: Any) -> None:
+    async def until_half(messages: Sequence[ReceivedMessage]) -> None:
         nonlocal applied
-        if applied < len(log) // 2:
-            await first_life.handle(message)
-            applied += 1
+        for message in messages:
+            if applied < len(log) // 2:
+                await first_life.handle(message)
+                applied += 1
 
-    for handle in (until_half, live.handle):
+    for handle in (until_half, live.handle_batch):
         reader = TopicReader(runtime.settings.kafka_bootstrap, topics(runtime))
         await reader.start()
         try:
@@ -239,7 +241,7 @@ async def test_rebuilt_views_equal_the_live_ones_and_are_swapped_in_at_once(
     reader = TopicReader(runtime.settings.kafka_bootstrap, topics(runtime))
     await reader.start()
     try:
-        await reader.read_to_end(live.handle)
+        await reader.read_to_end(live.handle_batch)
     finally:
         await reader.stop()
     assert await views_of(runtime, result["database"]) == before

@@ -31,6 +31,7 @@ from pydantic.json_schema import models_json_schema
 import shared.contracts
 from shared.contracts.base import Event, Sealed
 from shared.contracts.catalog import CATALOG
+from shared.contracts.partner import PartnerEvent
 from shared.messaging.envelope import CONTENT_TYPE, SPEC_VERSION
 from shared.messaging.topics import dead_letter_topic, topic_name
 from shared.settings import ServiceSettings
@@ -319,6 +320,8 @@ def _asyncapi_message(event: type[Event], payload: dict[str, Any]) -> dict[str, 
 
 def cloudevents_headers(event: type[Event]) -> dict[str, Any]:
     """The Kafka headers of every BenSys message (CloudEvents 1.0 binary mode), as a schema."""
+    if issubclass(event, PartnerEvent):
+        return partner_headers(event)
     text: dict[str, Any] = {"type": "string"}
     properties: dict[str, dict[str, Any]] = {
         "ce_specversion": {
@@ -398,6 +401,40 @@ def cloudevents_headers(event: type[Event]) -> dict[str, Any]:
         "description": "CloudEvents 1.0 attributes in Kafka binary mode, each a UTF-8 header.",
         "properties": properties,
         "required": [name for name in properties if name not in optional],
+    }
+
+
+def partner_headers(event: type[Event]) -> dict[str, Any]:
+    """The headers of a partner feed message: fewer than a domain event's, on purpose."""
+    text: dict[str, Any] = {"type": "string"}
+    pseudonym = {**text, "pattern": "^[0-9a-f]{32}$"}
+    properties: dict[str, dict[str, Any]] = {
+        "ce_specversion": {**text, "const": SPEC_VERSION, "description": "CloudEvents version."},
+        "ce_id": {
+            **pseudonym,
+            "description": "Derived from the source event under this partner's secret: a "
+            "redelivered message keeps it; deduplicate on it.",
+        },
+        "ce_source": {
+            **text,
+            "pattern": "^/bensys/partner/[a-z0-9-]+$",
+            "description": "The feed of one partner: /bensys/partner/<partner id>.",
+        },
+        "ce_type": {**text, "const": event.ce_type(), "description": "What happened."},
+        "ce_subject": {
+            **pseudonym,
+            "description": "The person's pseudonym, or the delivery's or call's when there is "
+            "no person; also the message key.",
+        },
+        "ce_partner": {**text, "description": "The partner whose feed this message is in."},
+        "content-type": {**text, "const": CONTENT_TYPE, "description": "Media type of the body."},
+    }
+    return {
+        "type": "object",
+        "description": "CloudEvents 1.0 attributes in Kafka binary mode; no time, actor, site "
+        "or trace headers, which could tie a message to a moment or a person.",
+        "properties": properties,
+        "required": list(properties),
     }
 
 

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.reporting import admin_api, audit_api, dashboard_api, outputs_api
+from services.reporting import admin_api, audit_api, dashboard_api, outputs_api, partner_feed
 from services.reporting.admin_api import PRODUCERS
 from services.reporting.api import router
+from services.reporting.partner_feed import PartnerFeed
+from services.reporting.partners import load_partners
 from services.reporting.settings import ReportingSettings
 from services.reporting.views import ReportingViews, live_database
 from shared.contracts.catalog import CATALOG
@@ -19,6 +21,15 @@ def wire(runtime: ServiceRuntime) -> None:
     # Wired to the service's own database; on_start points it at the live generation.
     views = ReportingViews.on(runtime.mongo, runtime.settings.database, settings_of(runtime).zone)
     runtime.add_consumer(GROUP, views.projectors(), CATALOG, *PRODUCERS, batches=True)
+    settings = settings_of(runtime)
+    if settings.partners_dir is not None:  # a bad partner file stops the service here
+        feed = PartnerFeed(
+            load_partners(settings.partners_dir),
+            runtime.publisher,
+            settings.topic("partner"),
+            settings.zone,
+        )
+        runtime.add_consumer(partner_feed.GROUP, feed.projectors(), CATALOG, *PRODUCERS)
 
 
 async def on_start(app: FastAPI, runtime: ServiceRuntime) -> None:

@@ -1,3 +1,4 @@
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
@@ -18,6 +19,12 @@ class ReportingSettings(ServiceSettings):
         min_length=1,
         max_length=120,
         description="The heading of a printed report.",
+    )
+
+    partners_dir: Path | None = Field(
+        default=None,
+        description="A folder of <partner id>.toml subscriptions: who gets the partner feed "
+        "(bensys.partner.v1) and which events. None: no feed is published.",
     )
 
     @field_validator("report_timezone")

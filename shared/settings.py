@@ -44,6 +44,8 @@ DEFAULT_NEVER_COLLECTED = (
 )
 
 DEFAULT_SITES = ("Greater Malé", "Kaafu Atoll", "Kdh Atoll", "Seenu Atoll")
+MIN_JWT_SECRET_CHARS = 32
+"""An HS256 secret shorter than this can be guessed offline from one captured token."""
 
 
 class ServiceSettings(BaseSettings):
@@ -115,8 +117,23 @@ class ServiceSettings(BaseSettings):
             problems.append("BENSYS_JWT_SECRET is the development placeholder")
         if self.master_key == DEV_MASTER_KEY:
             problems.append("BENSYS_MASTER_KEY is the development placeholder")
+        if self.jwt_jwks_url is None and len(self.jwt_secret) < MIN_JWT_SECRET_CHARS:
+            problems.append(
+                f"BENSYS_JWT_SECRET must be at least {MIN_JWT_SECRET_CHARS} characters "
+                "(or set BENSYS_JWT_JWKS_URL for RS256)"
+            )
         if self.kafka_acks != "all":
             problems.append("BENSYS_KAFKA_ACKS must be 'all' in production")
+        if not self.kafka_enable_idempotence:
+            problems.append(
+                "BENSYS_KAFKA_ENABLE_IDEMPOTENCE must be true on a production Kafka "
+                "(only the embedded Tansu broker lacks it)"
+            )
+        if self.mongo_write_concern != "majority":
+            problems.append(
+                "BENSYS_MONGO_WRITE_CONCERN must be 'majority' in production: an event "
+                "acknowledged by one replica-set member can be lost when it fails"
+            )
         if problems:
             raise ValueError("refusing to start in production: " + "; ".join(problems))
         return self

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, date, datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 from pydantic import ValidationError
@@ -15,7 +16,7 @@ from shared.contracts.catalog import EventCatalog, UnknownEventType
 from shared.eventstore.chain import GENESIS
 from shared.eventstore.model import StoredEvent
 from shared.messaging.envelope import MalformedEnvelope, from_kafka_record, to_kafka_record
-from shared.settings import DEV_JWT_SECRET, ServiceSettings
+from shared.settings import DEV_JWT_SECRET, DEV_MASTER_KEY, ServiceSettings
 
 
 @pytest.mark.parametrize(
@@ -119,6 +120,35 @@ def test_production_refuses_development_placeholders() -> None:
     assert "BENSYS_JWT_SECRET" in message
     assert "BENSYS_MASTER_KEY" in message
     assert ServiceSettings(service_name="registry").jwt_secret == DEV_JWT_SECRET
+
+
+SAFE_PRODUCTION: dict[str, Any] = {
+    "environment": "production",
+    "jwt_secret": "a-real-secret-of-the-programme-0123456789",
+    "master_key": base64.b64encode(bytes(range(32))).decode(),
+    "kafka_acks": "all",
+    "kafka_enable_idempotence": True,
+    "mongo_write_concern": "majority",
+}
+
+
+@pytest.mark.parametrize(
+    ("unsafe", "named"),
+    [
+        ({"kafka_acks": 1}, "BENSYS_KAFKA_ACKS"),
+        ({"kafka_enable_idempotence": False}, "BENSYS_KAFKA_ENABLE_IDEMPOTENCE"),
+        ({"mongo_write_concern": "1"}, "BENSYS_MONGO_WRITE_CONCERN"),
+        ({"jwt_secret": DEV_JWT_SECRET}, "BENSYS_JWT_SECRET is the development placeholder"),
+        ({"jwt_secret": "short-secret"}, "BENSYS_JWT_SECRET must be at least 32"),
+        ({"master_key": DEV_MASTER_KEY}, "BENSYS_MASTER_KEY"),
+    ],
+)
+def test_production_refuses_each_unsafe_setting_by_name(unsafe: dict[str, Any], named: str) -> None:
+    assert ServiceSettings(service_name="registry", **SAFE_PRODUCTION).environment == "production"
+    with pytest.raises(ValidationError) as refused:
+        ServiceSettings(service_name="registry", **(SAFE_PRODUCTION | unsafe))
+    assert named in str(refused.value)
+    assert "refusing to start in production" in str(refused.value)
 
 
 def test_a_master_key_must_be_32_bytes_of_base64() -> None:

@@ -254,3 +254,13 @@ def test_a_bad_partner_file_is_refused_with_what_to_fix(
         load_partners(tmp_path, environ)
     assert says in str(refused.value)
     assert name in str(refused.value)
+
+
+def test_the_readme_example_partner_file_loads(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("# partners/iom.toml")
+    example = readme[start : readme.index("```", start)]
+    write(tmp_path, "iom.toml", example)
+    [iom] = load_partners(tmp_path, {"BENSYS_PARTNER_SECRET_IOM": SECRET_A})
+    assert iom.name == "IOM Maldives"
+    assert len(iom.event_types) == 3

@@ -4,7 +4,9 @@ Partners and auditors read what BenSys publishes here, not in the Python: a JSON
 event (``docs/schemas/<ce_type>.json``), an AsyncAPI 3.0 document per producing service
 (``docs/asyncapi/<producer>.json``) and a human catalogue (``docs/events.md``). The files are
 checked in and compared with what the code renders (``tests/unit/test_published_contracts.py``),
-so a change to a published shape cannot slip through unnoticed.
+so a change to a published shape cannot slip through unnoticed. The AsyncAPI documents must also
+pass the official AsyncAPI parser (``tools/asyncapi/validate.mjs``, run by
+``tests/unit/test_asyncapi_parser.py``): when it objects, fix this generator, not the files.
 
 Output is deterministic (sorted keys, 2-space indent, trailing newline) so the comparison is
 stable. JSON rather than YAML keeps the generator free of a YAML dependency.

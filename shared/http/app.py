@@ -16,6 +16,7 @@ from shared.http.audit import audit_router
 from shared.http.errors import install_error_handlers
 from shared.http.middleware import RequestTelemetryMiddleware
 from shared.http.never_collected import NeverCollectedMiddleware
+from shared.http.openapi import install_error_responses
 from shared.http.ops import ops_router
 from shared.observability.logging import configure_logging
 from shared.observability.metrics import ServiceMetrics
@@ -65,6 +66,7 @@ def create_service_app(
         secret=settings.jwt_secret, algorithm=settings.jwt_algorithm, jwks_url=settings.jwt_jwks_url
     )
     install_error_handlers(app)
+    install_error_responses(app)
     app.add_middleware(
         NeverCollectedMiddleware, policy=NeverCollectedPolicy(settings.never_collected)
     )

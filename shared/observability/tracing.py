@@ -12,9 +12,10 @@ import logging
 
 from opentelemetry import trace
 from opentelemetry.context import Context
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 _log = logging.getLogger("bensys.tracing")
@@ -22,6 +23,8 @@ _log = logging.getLogger("bensys.tracing")
 # Only W3C trace context, whatever OTEL_PROPAGATORS says: this is the format stored with
 # events, and baggage must not ride along into the event store.
 _PROPAGATOR = TraceContextTextMapPropagator()
+_EXPORTING_TO: set[str] = set()
+"""Collectors an exporter was attached for: a second app in one process must not double it."""
 
 
 def configure_tracing(
@@ -33,19 +36,16 @@ def configure_tracing(
     """The process's tracer provider, created on first call as ``bensys-<service>``.
 
     Tests pass an ``InMemorySpanExporter``; it is attached with a ``SimpleSpanProcessor`` so
-    spans are there as soon as they end, with no flush to wait for. ``otlp_endpoint`` is
-    accepted so settings can name one, but no OTLP exporter package is installed yet, so it
-    is only logged as ignored; spans are still created, giving trace ids to logs and
-    traceparents to events.
+    spans are there as soon as they end, with no flush to wait for. ``otlp_endpoint`` (the
+    collector's base URL, e.g. ``http://otel-collector:4318``) adds an OTLP/HTTP exporter
+    behind a ``BatchSpanProcessor``: spans leave in the background, and a collector that is
+    away costs dropped spans, never a slower request. Without either, spans are still
+    created, giving trace ids to logs and traceparents to events.
 
     OpenTelemetry lets the global provider be set once per process. When one is set already
     (an earlier call, or another app in the same process) it is kept and returned, with the
     exporter attached to it.
     """
-    if otlp_endpoint:
-        _log.warning(
-            "otlp_endpoint %s ignored: no OTLP exporter package is installed", otlp_endpoint
-        )
     current = trace.get_tracer_provider()
     if isinstance(current, TracerProvider):
         provider = current
@@ -62,6 +62,11 @@ def configure_tracing(
             )
     if exporter is not None:
         provider.add_span_processor(SimpleSpanProcessor(exporter))
+    if otlp_endpoint and otlp_endpoint not in _EXPORTING_TO:
+        _EXPORTING_TO.add(otlp_endpoint)
+        endpoint = otlp_endpoint.rstrip("/") + "/v1/traces"
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+        _log.info("exporting spans to %s", endpoint)
     return provider
 
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import logging
+import threading
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from opentelemetry import trace
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -230,12 +234,41 @@ def test_configure_tracing_keeps_the_provider_already_set() -> None:
     assert [span.name for span in exporter.get_finished_spans()] == ["issue"]
 
 
-@pytest.mark.usefixtures("unset_global_tracer_provider")
-def test_an_otlp_endpoint_is_ignored_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="bensys.tracing"):
-        configure_tracing("registry", otlp_endpoint="http://collector:4317")
+class CollectorStub(http.server.BaseHTTPRequestHandler):
+    """An OTLP/HTTP collector's trace endpoint: keeps what it receives."""
 
-    assert "otlp_endpoint http://collector:4317 ignored" in caplog.text
+    received: ClassVar[list[tuple[str, bytes]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append((self.path, body))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.end_headers()
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+@pytest.mark.usefixtures("unset_global_tracer_provider")
+def test_spans_reach_an_otlp_collector_when_an_endpoint_is_set() -> None:
+    server = http.server.HTTPServer(("127.0.0.1", 0), CollectorStub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        endpoint = f"http://127.0.0.1:{server.server_port}"
+        provider = configure_tracing("registry", otlp_endpoint=endpoint)
+        with trace.get_tracer("test").start_as_current_span("register a migrant"):
+            pass
+        assert provider.force_flush(10_000)
+    finally:
+        server.shutdown()
+    [(path, body)] = CollectorStub.received
+    assert path == "/v1/traces"
+    request = ExportTraceServiceRequest.FromString(body)
+    [resource_spans] = request.resource_spans
+    service = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
+    assert service["service.name"] == "bensys-registry"
+    assert [s.name for ss in resource_spans.scope_spans for s in ss.spans] == ["register a migrant"]
 
 
 def test_there_is_no_traceparent_outside_a_span() -> None:

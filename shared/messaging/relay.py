@@ -8,21 +8,33 @@ A broker can come back without its log (Tansu keeps it in memory). The relay mus
 So before each batch it compares the partitions' end offsets with marks it keeps in the store
 (per partition, where the broker put its last confirmed batch). A log that falls short of a mark
 means the broker forgot: every event goes back in the outbox and is published again, in order.
+
+Each event that came with a trace gets a producer span here, a child of the command's span,
+and the message carries that span's traceparent: a trace then reads command, relay, consumer,
+as the event travelled. The trace context is not part of the audit chain, so replacing it on
+the wire changes no chainhash.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+
+from shared.eventstore.model import StoredEvent
 from shared.eventstore.port import EventStore
 from shared.messaging.envelope import to_kafka_record
 from shared.messaging.publisher import OutboxPublisher
+from shared.observability.tracing import context_from_traceparent, traceparent_of
 
 log = logging.getLogger(__name__)
+tracer = trace.get_tracer("bensys.relay")
 
 
 class OutboxRelay:
@@ -65,8 +77,9 @@ class OutboxRelay:
             return 0
         if await self.refill_if_broker_lost_its_log():
             events = await self._store.unpublished(self._batch_size)
-        records = [to_kafka_record(event, service=self._service) for event in events]
-        reached = await self._publisher.publish(self._topic, records)
+        with self._producer_spans(events) as traced:
+            records = [to_kafka_record(event, service=self._service) for event in traced]
+            reached = await self._publisher.publish(self._topic, records)
         await self._store.mark_published([event.event_id for event in events])
         marks = await self._load_marks()
         self._marks = {**marks, **{p: max(o, marks.get(p, 0)) for p, o in reached.items()}}
@@ -74,6 +87,39 @@ class OutboxRelay:
         self.published_total += len(events)
         self._observe(len(events), 0)
         return len(events)
+
+    @contextlib.contextmanager
+    def _producer_spans(self, events: Sequence[StoredEvent]) -> Iterator[list[StoredEvent]]:
+        """The events, each traced one carrying its own producer span's traceparent; the
+        spans end when the batch is confirmed (or failed) by the broker."""
+        spans: list[Span] = []
+        traced: list[StoredEvent] = []
+        for event in events:
+            if event.traceparent is None:
+                traced.append(event)
+                continue
+            span = tracer.start_span(
+                f"{self._topic} publish",
+                context=context_from_traceparent(event.traceparent),
+                kind=SpanKind.PRODUCER,
+                attributes={
+                    "messaging.system": "kafka",
+                    "messaging.destination.name": self._topic,
+                    "messaging.message.id": event.event_id,
+                    "bensys.event.type": event.type,
+                },
+            )
+            spans.append(span)
+            traced.append(dataclasses.replace(event, traceparent=traceparent_of(span)))
+        try:
+            yield traced
+        except BaseException as error:
+            for span in spans:
+                span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+            raise
+        finally:
+            for span in spans:
+                span.end()
 
     async def refill_if_broker_lost_its_log(self) -> bool:
         marks = await self._load_marks()

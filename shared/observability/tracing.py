@@ -77,6 +77,13 @@ def current_traceparent() -> str | None:
     return carrier.get("traceparent")
 
 
+def traceparent_of(span: trace.Span) -> str | None:
+    """The W3C ``traceparent`` naming ``span``, whether or not it is the current one."""
+    carrier: dict[str, str] = {}
+    _PROPAGATOR.inject(carrier, context=trace.set_span_in_context(span))
+    return carrier.get("traceparent")
+
+
 def context_from_traceparent(traceparent: str | None, tracestate: str | None = None) -> Context:
     """A context whose spans continue the trace ``traceparent`` names.
 

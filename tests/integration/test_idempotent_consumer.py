@@ -190,12 +190,17 @@ async def test_the_trace_of_a_command_continues_in_the_consumer(harness: Harness
         return [s for s in exporter.get_finished_spans() if s.kind is trace.SpanKind.CONSUMER]
 
     spans = await eventually(lambda: _async_spans(consumer_spans()), bool, what="consumer span")
-    # Then the consumer's span is a child of the command's span, through the Kafka header
+    # Then the relay's producer span is a child of the command's span
     command = command_span.get_span_context()
+    [producer] = [s for s in exporter.get_finished_spans() if s.kind is trace.SpanKind.PRODUCER]
+    assert producer.context is not None
+    assert producer.parent is not None
+    assert producer.parent.span_id == command.span_id
+    # And the consumer's span a child of the relay's, through the Kafka header
     assert spans[0].context is not None
     assert spans[0].context.trace_id == command.trace_id
     assert spans[0].parent is not None
-    assert spans[0].parent.span_id == command.span_id
+    assert spans[0].parent.span_id == producer.context.span_id
 
 
 async def _async_spans(spans: list[ReadableSpan]) -> list[ReadableSpan]:

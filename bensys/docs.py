@@ -20,17 +20,26 @@ import inspect
 import json
 import pkgutil
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic.json_schema import models_json_schema
+from pymongo import AsyncMongoClient
 
 import shared.contracts
+from services.cards.people import PeopleProjection
+from services.distribution import facts as distribution_facts
+from services.helpline import facts as helpline_facts
+from services.registry.card_numbers import CardNumbers
+from services.reporting import partner_feed
+from services.reporting.admin_api import PRODUCERS as REPORTING_READS
+from services.reporting.views import ReportingViews
 from shared.contracts.base import Event, Sealed
 from shared.contracts.catalog import CATALOG
 from shared.contracts.partner import PartnerEvent
@@ -147,6 +156,111 @@ def description_of(event: type[BaseModel]) -> str:
 
 def topic_of(event: type[Event]) -> str:
     return topic_name(NAMESPACE, event.producer)
+
+
+# --- who consumes what -----------------------------------------------------------------------
+
+Projections = Callable[[AsyncMongoClient[dict[str, Any]]], Iterable[str]]
+
+
+@dataclass(frozen=True)
+class ConsumerGroup:
+    """A consumer group a service registers in its ``app`` module (``runtime.add_consumer``).
+
+    ``producers`` are the topics it reads. ``projections`` builds the projections the group is
+    wired with and returns their keys, the ce_types it handles: derived from the code, so a
+    projector added to a projection shows up in the catalogue by itself.
+    """
+
+    service: str
+    group: str
+    producers: tuple[str, ...]
+    projections: Projections
+    runs: str = "always"
+
+    def event_types(self) -> frozenset[str]:
+        """What the group handles of what it reads (reporting's audit trail keys every type)."""
+        readable = {event.ce_type() for event in CATALOG if event.producer in self.producers}
+        return frozenset(self.projections(_unconnected_client())) & readable
+
+
+def _unconnected_client() -> AsyncMongoClient[dict[str, Any]]:
+    """A client that never connects: building a projection only names its collections, and
+    nothing here awaits an operation, so ``bensys docs`` needs no database."""
+    return AsyncMongoClient("mongodb://127.0.0.1:1/", connect=False)
+
+
+_NO_DATABASE = "bensys_docs"
+"""A database name for the projections to hold; nothing is read from or written to it."""
+
+CONSUMER_GROUPS: tuple[ConsumerGroup, ...] = (
+    # cards' reactions (services/cards/reactions.py) chain onto these same keys.
+    ConsumerGroup(
+        "cards",
+        "cards",
+        ("registry",),
+        lambda client: PeopleProjection(client, _NO_DATABASE).projectors(),
+    ),
+    ConsumerGroup(
+        "distribution",
+        "distribution",
+        ("registry", "cards"),
+        lambda client: distribution_facts.KnownFacts(client, _NO_DATABASE).projectors(),
+    ),
+    ConsumerGroup(
+        "helpline",
+        "helpline",
+        ("registry", "cards"),
+        lambda client: helpline_facts.KnownFacts(client, _NO_DATABASE).projectors(),
+    ),
+    ConsumerGroup(
+        "registry",
+        "registry",
+        ("cards",),
+        lambda client: CardNumbers(client, _NO_DATABASE).projectors(),
+    ),
+    ConsumerGroup(
+        "reporting",
+        "reporting",
+        REPORTING_READS,
+        lambda client: ReportingViews.on(client, _NO_DATABASE, ZoneInfo("UTC")).projectors(),
+    ),
+    # The feed takes an event only for the partners subscribed to its view; these are all the
+    # events some subscription can ask for.
+    ConsumerGroup(
+        "reporting",
+        partner_feed.GROUP,
+        REPORTING_READS,
+        lambda _: [source.ce_type() for source in partner_feed.VIEWS],
+        runs="only when partners are configured (`BENSYS_PARTNERS_DIR`)",
+    ),
+)
+"""Every consumer group the services wire, in the order the catalogue names them.
+
+Which topics a group reads is only said in the services' ``app`` modules, so it is repeated
+here; ``tests/unit/test_event_consumers_doc.py`` runs each service's real wiring (without
+starting it) and fails when this table and the wiring disagree."""
+
+
+def consumers_of(
+    event: type[Event], groups: Sequence[ConsumerGroup] = CONSUMER_GROUPS
+) -> list[ConsumerGroup]:
+    return [group for group in groups if event.ce_type() in group.event_types()]
+
+
+def consumers_label(event: type[Event], groups: Sequence[ConsumerGroup] = CONSUMER_GROUPS) -> str:
+    """``cards (group cards), reporting (groups reporting, partner-feed)``, or why none."""
+    by_service: dict[str, list[str]] = {}
+    for group in consumers_of(event, groups):
+        by_service.setdefault(group.service, []).append(group.group)
+    if not by_service:
+        if issubclass(event, PartnerEvent):
+            return "none in BenSys: partners' own systems read this feed"
+        return "none yet"
+    return ", ".join(
+        f"{service} (group{'s' if len(names) > 1 else ''} {', '.join(names)})"
+        for service, names in sorted(by_service.items())
+    )
 
 
 # --- rendering -------------------------------------------------------------------------------
@@ -465,6 +579,8 @@ def events_markdown(events: list[type[Event]]) -> str:
         "Machine-readable: a JSON Schema per event in [schemas/](schemas/) and an AsyncAPI 3.0 "
         "document per producing service in [asyncapi/](asyncapi/).",
         "",
+        *_consumer_groups_section(),
+        "",
         "## Events",
         "",
     ]
@@ -472,6 +588,23 @@ def events_markdown(events: list[type[Event]]) -> str:
     for event in events:
         lines += ["", *_event_section(event)]
     return "\n".join(lines) + "\n"
+
+
+def _consumer_groups_section() -> list[str]:
+    lines = [
+        "## Consumer groups",
+        "",
+        "A service takes in other services' events through consumer groups: each reads its "
+        "topics on its own and keeps its own place in them. An event's **Consumers** are the "
+        "groups with a projection for it, by service.",
+        "",
+        "| Service | Group | Reads | Runs |",
+        "| --- | --- | --- | --- |",
+    ]
+    for group in CONSUMER_GROUPS:
+        topics = ", ".join(f"`{topic_name(NAMESPACE, p)}`" for p in group.producers)
+        lines.append(f"| {group.service} | {group.group} | {topics} | {group.runs} |")
+    return lines
 
 
 def _anchor(event: type[Event]) -> str:
@@ -490,6 +623,7 @@ def _event_section(event: type[Event]) -> list[str]:
         "",
         f"- **ce_type:** `{ce_type}`",
         f"- **Producer:** `{event.producer}`",
+        f"- **Consumers:** {consumers_label(event)}",
         f"- **Topic:** `{topic}` (dead letters: `{dead_letter_topic(topic)}`)",
         f"- **JSON Schema:** [schemas/{ce_type}.json](schemas/{ce_type}.json)",
         f"- **AsyncAPI:** [asyncapi/{event.producer}.json](asyncapi/{event.producer}.json)",

@@ -25,6 +25,7 @@ from shared.messaging.faststream_wiring import FastStreamDeadLetters, subscribe
 from shared.messaging.publisher import AiokafkaOutboxPublisher
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.topics import all_topics, ensure_topics, list_topics
+from shared.observability.lag import ConsumerLagWatcher, Subscription
 from shared.observability.metrics import ServiceMetrics
 from shared.settings import ServiceSettings
 
@@ -64,7 +65,16 @@ class ServiceRuntime:
             log_level=logging.DEBUG,
         )
         self.consumers: list[IdempotentConsumer] = []
+        self._subscriptions: list[Subscription] = []
+        self.lag = ConsumerLagWatcher(
+            settings.kafka_bootstrap,
+            self.publisher.end_offsets,
+            metrics.consumer_lag,
+            self._subscriptions,
+            interval_seconds=settings.consumer_lag_interval_seconds,
+        )
         self._relay_task: asyncio.Task[None] | None = None
+        self._lag_task: asyncio.Task[None] | None = None
 
     def _observe_relay(self, published: int, backlog: int) -> None:
         """``backlog`` is what the last look at the outbox saw, capped at one batch."""
@@ -93,8 +103,10 @@ class ServiceRuntime:
             on_outcome=lambda event_type, outcome: self._count(group, event_type, outcome),
             batches=batches,
         )
-        subscribe(self.broker, consumer, *(self.settings.topic(p) for p in producers))
+        topics = tuple(self.settings.topic(p) for p in producers)
+        subscribe(self.broker, consumer, *topics)
         self.consumers.append(consumer)
+        self._subscriptions.append(Subscription(group, topics))
         return consumer
 
     def _count(self, group: str, event_type: str, outcome: Outcome) -> None:
@@ -135,20 +147,24 @@ class ServiceRuntime:
             self.settings.kafka_bootstrap,
             all_topics(self.settings.topic_namespace),
             partitions=self.settings.kafka_partitions,
+            replication=self.settings.kafka_replication_factor,
         )
         await self.publisher.start()
         await self.broker.start()
         self._relay_task = asyncio.create_task(self.relay.run(), name="outbox-relay")
+        if self._subscriptions:
+            self._lag_task = asyncio.create_task(self.lag.run(), name="consumer-lag")
         log.info("%s started", self.settings.service_name)
 
     async def stop(self, *, step_timeout: float = 5.0) -> None:
         """Each step has a deadline: a broker or database that is already gone must not keep
         a stopping service alive (nothing is lost: unpublished events stay in the outbox,
         unprocessed messages are redelivered)."""
-        if self._relay_task is not None:
-            self._relay_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._relay_task
+        for task in (self._relay_task, self._lag_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         for name, step in (
             ("consumers", self.broker.stop),
             ("relay producer", self.publisher.stop),

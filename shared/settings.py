@@ -63,6 +63,12 @@ class ServiceSettings(BaseSettings):
     # Tansu (the embedded broker) does not implement the idempotent producer.
     kafka_enable_idempotence: bool = False
     kafka_partitions: int = Field(default=3, ge=1)
+    kafka_replication_factor: int = Field(
+        default=1,
+        ge=1,
+        description="Copies of each topic the services create: 3 on a three-broker cluster "
+        "with min.insync.replicas 2, so acks=all survives losing one broker.",
+    )
     topic_namespace: str = Field(
         default="bensys",
         pattern=r"^[a-z][a-z0-9_-]*$",
@@ -93,6 +99,9 @@ class ServiceSettings(BaseSettings):
     )
     consumer_max_attempts: int = Field(default=3, ge=1)
     consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0)
+    consumer_lag_interval_seconds: float = Field(
+        default=10, gt=0, description="How often consumer lag is measured for /metrics."
+    )
 
     log_level: str = "INFO"
     otlp_endpoint: str | None = None

@@ -35,7 +35,9 @@ async def list_topics(bootstrap: str) -> set[str]:
         await admin.close()
 
 
-async def ensure_topics(bootstrap: str, topics: list[str], *, partitions: int) -> None:
+async def ensure_topics(
+    bootstrap: str, topics: list[str], *, partitions: int, replication: int = 1
+) -> None:
     """Create what is missing; every service calls this at start-up, so order does not matter."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
@@ -47,7 +49,7 @@ async def ensure_topics(bootstrap: str, topics: list[str], *, partitions: int) -
         try:
             await admin.create_topics(
                 [
-                    NewTopic(name, num_partitions=partitions, replication_factor=1)
+                    NewTopic(name, num_partitions=partitions, replication_factor=replication)
                     for name in missing
                 ]
             )

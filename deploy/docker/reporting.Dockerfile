@@ -1,0 +1,27 @@
+# syntax=docker/dockerfile:1
+# The reporting image: the shared base (deploy/Dockerfile) plus which service runs, on which port.
+#   docker build -f deploy/Dockerfile -t bensys-base .
+#   docker build -f deploy/docker/reporting.Dockerfile -t bensys-reporting .
+# Compose builds both in that order by itself (see compose.yaml, additional_contexts).
+# Reporting runs as ONE replica (see compose.yaml and k8s/reporting.yaml): its rebuild swaps
+# the views inside one process.
+
+# "bensys-base" is the local image above, or the build context compose passes under that name.
+FROM bensys-base
+
+LABEL org.opencontainers.image.title="BenSys reporting"
+
+ENV BENSYS_SERVICE=reporting \
+    BENSYS_HTTP_PORT=8005
+
+# Restated, not only inherited: the user an image runs as should be visible where it is built.
+USER 10001:10001
+
+EXPOSE 8005
+
+# The start period covers a service waiting for Kafka and MongoDB (BENSYS_STARTUP_WAIT_SECONDS,
+# 60 s by default) before it serves.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "/opt/bensys/healthcheck.py"]
+
+CMD ["python", "-m", "services.reporting"]

@@ -22,6 +22,7 @@ from shared.commands import append_decided, command_id, fingerprint, previous_an
 from shared.contracts.base import Event
 from shared.eventstore.model import CommandRecord, DuplicateCommand, EventMetadata, PendingEvent
 from shared.messaging.envelope import Envelope
+from shared.observability.tracing import current_traceparent
 
 SYSTEM_ACTOR = "system:cards"
 log = logging.getLogger(__name__)
@@ -78,7 +79,8 @@ async def append_reaction(
         site=cause.site,
         correlation_id=cause.correlation_id,
         causation_id=cause.id,
-        traceparent=cause.traceparent,
+        # The consumer's span handling ``cause``: the trace shows the reaction inside it.
+        traceparent=current_traceparent() or cause.traceparent,
     )
     pending = [
         PendingEvent(type=e.ce_type(), data=e.to_data(), subject=holder.migrant_id) for e in events

@@ -60,7 +60,15 @@ def create_service_app(
         finally:
             await runtime.stop()
 
-    app = FastAPI(title=title, description=description, version="1", lifespan=lifespan)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1",
+        lifespan=lifespan,
+        # FastAPI's own telemetry would open a second server span per request, in a trace of
+        # its own: RequestTelemetryMiddleware is the one span, metric and log line per request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(
         secret=settings.jwt_secret, algorithm=settings.jwt_algorithm, jwks_url=settings.jwt_jwks_url

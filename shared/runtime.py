@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +23,7 @@ from shared.crypto import MongoKeyVault, PersonalDataCipher
 from shared.eventstore.mongo import MongoEventStore
 from shared.messaging.consumer import IdempotentConsumer, Outcome, Projector
 from shared.messaging.faststream_wiring import FastStreamDeadLetters, subscribe
+from shared.messaging.lease import MongoLease
 from shared.messaging.publisher import AiokafkaOutboxPublisher
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.topics import all_topics, ensure_topics, list_topics
@@ -57,6 +59,12 @@ class ServiceRuntime:
             batch_size=settings.relay_batch_size,
             idle_seconds=settings.relay_idle_seconds,
             observe=self._observe_relay,
+            lease=MongoLease(
+                self.mongo,
+                settings.database,
+                name=self.topic,
+                holder=f"{settings.service_name}-{uuid.uuid4()}",
+            ),
         )
         self.broker = KafkaBroker(
             settings.kafka_bootstrap,
@@ -165,6 +173,9 @@ class ServiceRuntime:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        if self._relay_task is not None:
+            with contextlib.suppress(PyMongoError, TimeoutError):
+                await asyncio.wait_for(self.relay.release(), timeout=step_timeout)
         for name, step in (
             ("consumers", self.broker.stop),
             ("relay producer", self.publisher.stop),

@@ -30,6 +30,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from shared.eventstore.model import StoredEvent
 from shared.eventstore.port import EventStore
 from shared.messaging.envelope import to_kafka_record
+from shared.messaging.lease import AlwaysHeld, Lease
 from shared.messaging.publisher import OutboxPublisher
 from shared.observability.tracing import context_from_traceparent, traceparent_of
 
@@ -50,6 +51,8 @@ class OutboxRelay:
         broker_check_seconds: float = 2.0,
         max_backoff_seconds: float = 5.0,
         observe: Callable[[int, int], None] | None = None,
+        lease: Lease | None = None,
+        lease_check_seconds: float = 5.0,
     ) -> None:
         self._store = store
         self._publisher = publisher
@@ -60,6 +63,9 @@ class OutboxRelay:
         self._broker_check_seconds = broker_check_seconds
         self._max_backoff = max_backoff_seconds
         self._observe = observe or (lambda _published, _backlog: None)
+        self._lease = lease or AlwaysHeld()
+        self._lease_check_seconds = lease_check_seconds
+        self._lease_checked_at: float | None = None
         self._wake = asyncio.Event()
         self._marks: dict[int, int] | None = None
         self.published_total = 0
@@ -143,12 +149,34 @@ class OutboxRelay:
     async def backlog(self) -> int:
         return len(await self._store.unpublished(self._batch_size))
 
+    async def release(self) -> None:
+        """After :meth:`run` was cancelled: let another replica's relay take over at once."""
+        await self._lease.release()
+        self._lease_checked_at = None
+
+    async def _leading(self) -> bool:
+        """Whether this relay holds the lease, asking the database at most every few seconds
+        (the lease lasts three times as long)."""
+        now = time.monotonic()
+        checked = self._lease_checked_at
+        if checked is not None and now - checked < self._lease_check_seconds:
+            return True
+        if await self._lease.hold():
+            self._lease_checked_at = now
+            return True
+        self._lease_checked_at = None
+        self._marks = None  # the leader may have moved them meanwhile: read them again
+        return False
+
     async def run(self) -> None:
         """Until cancelled. Failures are logged and retried with backoff: nothing is dropped."""
         backoff = 0.1
         next_check = 0.0
         while True:
             try:
+                if not await self._leading():
+                    await asyncio.sleep(self._lease_check_seconds)
+                    continue
                 if time.monotonic() >= next_check:
                     await self.refill_if_broker_lost_its_log()
                     next_check = time.monotonic() + self._broker_check_seconds

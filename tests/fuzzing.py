@@ -66,7 +66,10 @@ class Findings:
     calls: int = 0
 
     def add(self, case: AnyCase, role: str, mode: str, problem: str) -> None:
-        self.lines.append(f"{case.method} {case.formatted_path} as {role} ({mode}): {problem}")
+        sent = f"query={dict(case.query or {})!r:.120} body={case.body!r:.200}"
+        self.lines.append(
+            f"{case.method} {case.formatted_path} as {role} ({mode}): {problem} [{sent}]"
+        )
 
 
 def token(role: str) -> str:

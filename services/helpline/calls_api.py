@@ -31,6 +31,7 @@ from shared.commands import append_decided, command_id, fingerprint, previous_an
 from shared.contracts.helpline import CallCategory, CallReadPurpose
 from shared.errors import Invalid, NotFound
 from shared.eventstore.model import utc_now
+from shared.http.params import IsoDateTime
 
 router = APIRouter(tags=["calls"])
 
@@ -98,10 +99,10 @@ async def list_calls(
     calls: CallLogDep,
     principal: Operator,
     since: Annotated[
-        datetime | None, Query(alias="from", description="Started at or after (no zone: UTC).")
+        IsoDateTime | None, Query(alias="from", description="Started at or after (no zone: UTC).")
     ] = None,
     until: Annotated[
-        datetime | None, Query(alias="to", description="Started before (no zone: UTC).")
+        IsoDateTime | None, Query(alias="to", description="Started before (no zone: UTC).")
     ] = None,
     category: CallCategory | None = None,
     language: Annotated[str | None, Query(pattern="^[a-z]{2}$")] = None,

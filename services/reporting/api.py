@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -12,6 +11,7 @@ from services.reporting.reading import ReportReader, Views, today_in
 from shared.auth import Role
 from shared.errors import Invalid
 from shared.http.deps import Runtime
+from shared.http.params import IsoDate
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -73,8 +73,10 @@ async def deliveries(
     views: Views,
     principal: ReportReader,
     site: Annotated[str | None, Query(description="Only this site")] = None,
-    start: Annotated[date | None, Query(alias="from", description="First day, YYYY-MM-DD")] = None,
-    end: Annotated[date | None, Query(alias="to", description="Last day, YYYY-MM-DD")] = None,
+    start: Annotated[
+        IsoDate | None, Query(alias="from", description="First day, YYYY-MM-DD")
+    ] = None,
+    end: Annotated[IsoDate | None, Query(alias="to", description="Last day, YYYY-MM-DD")] = None,
 ) -> dict[str, Any]:
     first, last = default_period(today_in(runtime.settings))
     start, end = start or first, end or last

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
 from services.reporting.reading import programme_of
@@ -26,7 +27,12 @@ def _page() -> str:
 
 
 @router.get("/dashboard", response_class=HTMLResponse, summary="The month's figures and charts")
-async def dashboard(runtime: Runtime) -> HTMLResponse:
+async def dashboard(
+    runtime: Runtime,
+    lang: Annotated[
+        str | None, Query(description="The page's language (read by the page); default en")
+    ] = None,
+) -> HTMLResponse:
     settings = runtime.settings
     page = (
         _page()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import unicodedata
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
@@ -26,6 +26,7 @@ from services.reporting.small_cells import breakdown, cell, suppress_tree
 from shared.auth import Role
 from shared.errors import Invalid
 from shared.http.deps import Runtime
+from shared.http.params import IsoDate, IsoDateTime
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 MEDIA = {
@@ -34,7 +35,7 @@ MEDIA = {
     "pdf": "application/pdf",
 }
 AsOf = Annotated[
-    datetime | None,
+    IsoDateTime | None,
     Query(
         description="The report as it read at this moment (ISO 8601; no zone: UTC), from the "
         "events recorded up to then. Default: now."
@@ -58,7 +59,7 @@ async def daily(
     runtime: Runtime,
     views: Views,
     principal: ReportReader,
-    day: Annotated[date | None, Query(alias="date", description="YYYY-MM-DD")] = None,
+    day: Annotated[IsoDate | None, Query(alias="date", description="YYYY-MM-DD")] = None,
     site: Annotated[str | None, Query(description="Only this site")] = None,
     as_of: AsOf = None,
 ) -> dict[str, Any]:

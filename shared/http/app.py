@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from shared.auth import TokenVerifier
 from shared.http.audit import audit_router
@@ -18,6 +18,7 @@ from shared.http.middleware import RequestTelemetryMiddleware
 from shared.http.never_collected import NeverCollectedMiddleware
 from shared.http.openapi import install_error_responses
 from shared.http.ops import ops_router
+from shared.http.params import reject_unknown_query_parameters
 from shared.observability.logging import configure_logging
 from shared.observability.metrics import ServiceMetrics
 from shared.observability.tracing import configure_tracing
@@ -65,6 +66,7 @@ def create_service_app(
         description=description,
         version="1",
         lifespan=lifespan,
+        dependencies=[Depends(reject_unknown_query_parameters)],
         # FastAPI's own telemetry would open a second server span per request, in a trace of
         # its own: RequestTelemetryMiddleware is the one span, metric and log line per request.
         telemetry={"tracing": False, "metrics": False, "logs": False},

@@ -179,6 +179,9 @@ class Seeder:
             answer = await self.http.get(
                 f"{self.urls['cards']}/migrants/{migrant_id}/cards", headers=self.auth("registrar")
             )
+            if answer.status_code == 429:  # the lookup limit: wait as told, then ask again
+                await asyncio.sleep(float(answer.headers.get("Retry-After", "1")))
+                continue
             _expect(answer, 200)
             active = [c for c in answer.json() if c["status"] == "active"]
             if active:

@@ -78,3 +78,14 @@ class Gone(BenSysError):
 
     status_code = 410
     code = "gone"
+
+
+class TooManyRequests(BenSysError):
+    """One token asked more than a person at a counter would: looks like enumeration."""
+
+    status_code = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds

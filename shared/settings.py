@@ -103,6 +103,14 @@ class ServiceSettings(BaseSettings):
         default=10, gt=0, description="How often consumer lag is measured for /metrics."
     )
 
+    lookup_rate_per_minute: int = Field(
+        default=120,
+        ge=1,
+        description="Searches and lookups one token may make a minute, on average; more is "
+        "answered 429 (enumeration).",
+    )
+    lookup_burst: int = Field(default=60, ge=1, description="Of those, how many at once.")
+
     log_level: str = "INFO"
     otlp_endpoint: str | None = None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Request, Response, status
 
 from services.cards.context import CardsDep, RegistrarOrAdmin
 from services.cards.domain import NewCard, decide_issue, decide_replace, decide_revoke
@@ -14,6 +14,7 @@ from services.cards.schemas import CardCreate, CardIssuedAnswer, CardPublic, Car
 from services.cards.writing import append_for_request, retried
 from shared.bencard.numbers import InvalidCardNumber, format_card_number, normalise_card_number
 from shared.errors import Invalid, NotFound
+from shared.http.rate_limit import lookup_limit
 
 router = APIRouter(tags=["cards"])
 CardNumber = Annotated[str, Path(max_length=40, description="As printed, with or without '-'.")]
@@ -81,7 +82,12 @@ async def issue_card(
     return answer
 
 
-@router.get("/cards/{number}", response_model=CardPublic, summary="A card's status and dates")
+@router.get(
+    "/cards/{number}",
+    response_model=CardPublic,
+    summary="A card's status and dates",
+    dependencies=[Depends(lookup_limit("card lookups"))],
+)
 async def read_card(number: CardNumber, cards: CardsDep, _: RegistrarOrAdmin) -> dict[str, Any]:
     return card_view(await known_card(cards, number))
 
@@ -90,6 +96,7 @@ async def read_card(number: CardNumber, cards: CardsDep, _: RegistrarOrAdmin) ->
     "/migrants/{migrant_id}/cards",
     response_model=list[CardPublic],
     summary="Every card a person was given, oldest first",
+    dependencies=[Depends(lookup_limit("card lookups"))],
 )
 async def cards_of(migrant_id: str, cards: CardsDep, _: RegistrarOrAdmin) -> list[dict[str, Any]]:
     return [card_view(doc) for doc in await cards.index.cards_of(migrant_id)]

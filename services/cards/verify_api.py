@@ -21,6 +21,7 @@ from shared.auth import Principal, Role, require_roles
 from shared.bencard.keys import jwks
 from shared.bencard.revocations import sign_revocation_list
 from shared.eventstore.model import utc_now
+from shared.http.rate_limit import lookup_limit
 
 router = APIRouter(tags=["verification"])
 Admin = Annotated[Principal, Depends(require_roles(Role.admin))]
@@ -30,6 +31,7 @@ Admin = Annotated[Principal, Depends(require_roles(Role.admin))]
     "/verify",
     response_model=Verification,
     summary="Check a BenCard, scanned or typed: validity, and only what health needs",
+    dependencies=[Depends(lookup_limit("card checks"))],
 )
 async def verify(
     body: VerifyRequest, request: Request, cards: CardsDep, principal: HealthProvider

@@ -10,7 +10,7 @@ import base64
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import ValidationError
 
 from services.distribution.context import DistributionDep, Recorder, require_site
@@ -20,6 +20,7 @@ from services.distribution.schemas import DeliveryBatch, DeliveryCreate, VoidReq
 from shared.commands import append_decided
 from shared.errors import BenSysError, Invalid, NotFound
 from shared.eventstore.model import utc_now
+from shared.http.rate_limit import lookup_limit
 
 router = APIRouter(tags=["deliveries"])
 
@@ -136,6 +137,7 @@ async def void_delivery(
 @router.get(
     "/migrants/{migrant_id}/deliveries",
     summary="A person's deliveries, newest first, a page at a time",
+    dependencies=[Depends(lookup_limit("lookups"))],
 )
 async def deliveries_of(
     migrant_id: str,

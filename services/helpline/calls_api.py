@@ -32,6 +32,7 @@ from shared.contracts.helpline import CallCategory, CallReadPurpose
 from shared.errors import Invalid, NotFound
 from shared.eventstore.model import utc_now
 from shared.http.params import IsoDateTime
+from shared.http.rate_limit import lookup_limit
 
 router = APIRouter(tags=["calls"])
 
@@ -130,6 +131,7 @@ async def list_calls(
     "/migrants/{migrant_id}/calls",
     response_model=CallPage,
     summary="A person's calls, linked ones included, newest first",
+    dependencies=[Depends(lookup_limit("lookups"))],
 )
 async def calls_of(
     migrant_id: str,

@@ -29,6 +29,7 @@ from shared.bencard.numbers import InvalidCardNumber, normalise_card_number
 from shared.commands import append_decided, command_id, fingerprint, previous_answer
 from shared.errors import Conflict, Gone, Invalid
 from shared.eventstore.model import StoredEvent, utc_now
+from shared.http.rate_limit import lookup_limit
 
 router = APIRouter(prefix="/migrants", tags=["migrants"])
 Finder = Annotated[Principal, Depends(require_roles(Role.registrar, Role.helpline, Role.admin))]
@@ -66,7 +67,11 @@ async def register_migrant(
     return answer
 
 
-@router.get("", summary="Find people by name (fuzzy), phone, card number or document number")
+@router.get(
+    "",
+    summary="Find people by name (fuzzy), phone, card number or document number",
+    dependencies=[Depends(lookup_limit("searches"))],
+)
 async def find_migrants(
     request: Request,
     registry: RegistryDep,
@@ -146,7 +151,11 @@ def _search_keys(registry: RegistryDep, query: str) -> PersonKeys:
     )
 
 
-@router.get("/{migrant_id}", summary="One person's record; the read is recorded")
+@router.get(
+    "/{migrant_id}",
+    summary="One person's record; the read is recorded",
+    dependencies=[Depends(lookup_limit("lookups"))],
+)
 async def read_migrant(
     migrant_id: str,
     request: Request,

@@ -19,6 +19,7 @@ from shared.http.never_collected import NeverCollectedMiddleware
 from shared.http.openapi import install_error_responses
 from shared.http.ops import ops_router
 from shared.http.params import reject_unknown_query_parameters
+from shared.http.rate_limit import TokenBuckets
 from shared.observability.logging import configure_logging
 from shared.observability.metrics import ServiceMetrics
 from shared.observability.tracing import configure_tracing
@@ -74,6 +75,9 @@ def create_service_app(
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(
         secret=settings.jwt_secret, algorithm=settings.jwt_algorithm, jwks_url=settings.jwt_jwks_url
+    )
+    app.state.lookup_limits = TokenBuckets(
+        per_minute=settings.lookup_rate_per_minute, burst=settings.lookup_burst
     )
     install_error_handlers(app)
     install_error_responses(app)

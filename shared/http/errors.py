@@ -19,7 +19,13 @@ from fastapi.responses import JSONResponse
 from pymongo.errors import ConnectionFailure
 from starlette.exceptions import HTTPException
 
-from shared.errors import BenSysError, NotYetKnown, Unauthenticated, Unavailable
+from shared.errors import (
+    BenSysError,
+    NotYetKnown,
+    TooManyRequests,
+    Unauthenticated,
+    Unavailable,
+)
 
 _log = logging.getLogger("bensys.http.errors")
 
@@ -62,7 +68,7 @@ def error_response(
 async def _bensys_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, BenSysError)
     headers: dict[str, str] = {}
-    if isinstance(exc, NotYetKnown | Unavailable):
+    if isinstance(exc, NotYetKnown | Unavailable | TooManyRequests):
         headers["Retry-After"] = str(exc.retry_after_seconds)
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"

@@ -15,6 +15,23 @@ from pymongo import MongoClient
 
 from tests.system.harness import RunningBenSys, auth, person
 
+
+async def fifty_writers(system: RunningBenSys, migrant_id: str, etag: str) -> list[tuple[int, str]]:
+    """Fifty corrections of one record sent at once, all at version ``etag``."""
+    async with httpx.AsyncClient(timeout=60) as client:
+
+        async def correct(n: int) -> tuple[int, str]:
+            employer = f"Employer {n}"
+            answer = await client.patch(
+                f"{system.registry}/migrants/{migrant_id}",
+                json={"employer": employer},
+                headers={**auth("registrar"), "If-Match": etag},
+            )
+            return answer.status_code, employer
+
+        return list(await asyncio.gather(*(correct(n) for n in range(50))))
+
+
 pytestmark = pytest.mark.system
 
 
@@ -107,6 +124,16 @@ def test_register_find_correct_and_resolve_duplicates(bensys_up: RunningBenSys) 
     )
     assert missing.status_code == 422
     assert "If-Match" in missing.json()["error"]["message"]
+
+    # Fifty registrars correct the record at once from the same version: exactly one wins
+    current = httpx.get(f"{bensys_up.registry}/migrants/{first_id}", headers=auth("registrar"))
+    outcomes = asyncio.run(fifty_writers(bensys_up, first_id, current.headers["ETag"]))
+    winners = [employer for status, employer in outcomes if status == 200]
+    assert len(winners) == 1, outcomes
+    assert sorted({status for status, _ in outcomes}) == [200, 409]
+    after = httpx.get(f"{bensys_up.registry}/migrants/{first_id}", headers=auth("registrar"))
+    assert after.json()["employer"] == winners[0]
+    assert after.headers["ETag"] == f'"{int(current.headers["ETag"].strip(chr(34))) + 1}"'
 
     # Consent: withdraw one purpose; registration consent cannot be withdrawn
     withdrawn = httpx.delete(

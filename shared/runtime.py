@@ -38,8 +38,12 @@ class ServiceRuntime:
     def __init__(self, settings: ServiceSettings, metrics: ServiceMetrics) -> None:
         self.settings = settings
         self.metrics = metrics
+        wait_ms = int(settings.mongo_server_wait_seconds * 1000)
         self.mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-            settings.mongo_url, w=1 if settings.mongo_write_concern == "1" else "majority"
+            settings.mongo_url,
+            w=1 if settings.mongo_write_concern == "1" else "majority",
+            serverSelectionTimeoutMS=wait_ms,
+            connectTimeoutMS=wait_ms,
         )
         self.store = MongoEventStore(self.mongo, settings.database)
         self.vault = MongoKeyVault(self.mongo, settings.vault_database, settings.master_key_bytes)

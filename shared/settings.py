@@ -78,6 +78,12 @@ class ServiceSettings(BaseSettings):
     mongo_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     mongo_database: str = ""
     mongo_write_concern: Literal["majority", "1"] = "1"
+    mongo_server_wait_seconds: float = Field(
+        default=5,
+        gt=0,
+        description="How long a request waits for the database to answer before it is told "
+        "503 and to retry (pymongo's own default is 30 s: too long for a person at a counter).",
+    )
     vault_database: str = "bensys_vault"
 
     jwt_secret: str = DEV_JWT_SECRET

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from pymongo.errors import ConnectionFailure
 
 from shared.eventstore.model import StoredEvent
 from shared.eventstore.port import EventStore
@@ -186,6 +187,16 @@ class OutboxRelay:
                     await self._wait_for_work()
             except asyncio.CancelledError:
                 raise
+            except ConnectionFailure as away:  # expected while the database restarts
+                log.warning(
+                    "relay of %s waits for the database (%s); retrying in %.1fs",
+                    self._topic,
+                    type(away).__name__,
+                    backoff,
+                )
+                next_check = 0.0
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff)
             except Exception:
                 log.exception("relay of %s failed; retrying in %.1fs", self._topic, backoff)
                 next_check = 0.0

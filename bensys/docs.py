@@ -1,12 +1,13 @@
 """``bensys docs``: the published event contracts, generated from the event classes.
 
 Partners and auditors read what BenSys publishes here, not in the Python: a JSON Schema per
-event (``docs/schemas/<ce_type>.json``), an AsyncAPI 3.0 document per producing service
-(``docs/asyncapi/<producer>.json``) and a human catalogue (``docs/events.md``). The files are
-checked in and compared with what the code renders (``tests/unit/test_published_contracts.py``),
-so a change to a published shape cannot slip through unnoticed. The AsyncAPI documents must also
-pass the official AsyncAPI parser (``tools/asyncapi/validate.mjs``, run by
-``tests/unit/test_asyncapi_parser.py``): when it objects, fix this generator, not the files.
+event (``docs/schemas/<ce_type>.json``), an AsyncAPI 3.0 document per service
+(``docs/asyncapi/<service>.json``: what it sends and, per consumer group, what it receives) and
+a human catalogue (``docs/events.md``). The files are checked in and compared with what the
+code renders (``tests/unit/test_published_contracts.py``), so a change to a published shape
+cannot slip through unnoticed. The AsyncAPI documents must also pass the official AsyncAPI
+parser (``tools/asyncapi/validate.mjs``, run by ``tests/unit/test_asyncapi_parser.py``): when it
+objects, fix this generator, not the files.
 
 Output is deterministic (sorted keys, 2-space indent, trailing newline) so the comparison is
 stable. JSON rather than YAML keeps the generator free of a YAML dependency.
@@ -192,6 +193,7 @@ def _unconnected_client() -> AsyncMongoClient[dict[str, Any]]:
 
 _NO_DATABASE = "bensys_docs"
 """A database name for the projections to hold; nothing is read from or written to it."""
+_WITH_PARTNERS = "only when partners are configured (`BENSYS_PARTNERS_DIR`)"
 
 CONSUMER_GROUPS: tuple[ConsumerGroup, ...] = (
     # cards' reactions (services/cards/reactions.py) chain onto these same keys.
@@ -232,7 +234,7 @@ CONSUMER_GROUPS: tuple[ConsumerGroup, ...] = (
         partner_feed.GROUP,
         REPORTING_READS,
         lambda _: [source.ce_type() for source in partner_feed.VIEWS],
-        runs="only when partners are configured (`BENSYS_PARTNERS_DIR`)",
+        runs=_WITH_PARTNERS,
     ),
 )
 """Every consumer group the services wire, in the order the catalogue names them.
@@ -240,6 +242,27 @@ CONSUMER_GROUPS: tuple[ConsumerGroup, ...] = (
 Which topics a group reads is only said in the services' ``app`` modules, so it is repeated
 here; ``tests/unit/test_event_consumers_doc.py`` runs each service's real wiring (without
 starting it) and fails when this table and the wiring disagree."""
+
+
+PUBLISHED_BY: dict[str, str] = {"partner": "reporting"}
+"""The service that publishes a producer's topic, where it is not the service of that name:
+reporting's partner-feed group writes the partner feed (``services/reporting/app.py`` hands it
+``settings.topic("partner")``). Every other service's relay publishes on its own topic."""
+
+PUBLISHING_RUNS: dict[str, str] = {"partner": _WITH_PARTNERS}
+"""When a topic is written, where it is not whenever its service runs."""
+
+
+def service_of(producer: str) -> str:
+    """The service whose document sends ``producer``'s events (``partner``: reporting)."""
+    return PUBLISHED_BY.get(producer, producer)
+
+
+def documented_services(
+    events: Iterable[type[Event]], groups: Sequence[ConsumerGroup]
+) -> list[str]:
+    """Every service that sends or receives events: one AsyncAPI document each."""
+    return sorted({service_of(e.producer) for e in events} | {g.service for g in groups})
 
 
 def consumers_of(
@@ -272,10 +295,8 @@ def render_docs() -> dict[str, str]:
     files: dict[str, str] = {}
     for event in events:
         files[f"schemas/{event.ce_type()}.json"] = _json(event_schema(event))
-    producers = sorted({event.producer for event in events})
-    for producer in producers:
-        own = [event for event in events if event.producer == producer]
-        files[f"asyncapi/{producer}.json"] = _json(asyncapi_document(producer, own))
+    for service in documented_services(events, CONSUMER_GROUPS):
+        files[f"asyncapi/{service}.json"] = _json(asyncapi_document(service, events))
     files["events.md"] = events_markdown(events)
     return dict(sorted(files.items()))
 
@@ -327,78 +348,177 @@ def event_schema(event: type[Event]) -> dict[str, Any]:
 # --- AsyncAPI --------------------------------------------------------------------------------
 
 
-def asyncapi_document(producer: str, events: list[type[Event]]) -> dict[str, Any]:
-    """An AsyncAPI 3.0 document: the producer's topic, its messages, and the send operation.
+@dataclass(frozen=True)
+class Reception:
+    """What one consumer group takes from one topic: a receive operation of its service."""
 
-    Payloads are inline; the models they share (``Sealed``, nested models) are in
-    ``components/schemas`` and referenced from there.
+    group: ConsumerGroup
+    producer: str
+    events: tuple[type[Event], ...]
+
+
+def receptions(
+    service: str, events: Sequence[type[Event]], groups: Sequence[ConsumerGroup] = CONSUMER_GROUPS
+) -> list[Reception]:
+    """Per consumer group of ``service`` and topic it reads, the events it handles there.
+
+    AsyncAPI gives an operation one channel, so a group that reads four topics has four
+    operations. A topic of which a group handles nothing would have none to list: left out.
     """
-    topic = topic_name(NAMESPACE, producer)
-    channel_id = producer
-    ref_template = "#/components/schemas/{model}"
-    keys, definitions = models_json_schema(
-        [(event, "validation") for event in events], ref_template=ref_template
-    )
-    shared_schemas: dict[str, Any] = dict(definitions.get("$defs", {}))
-    payloads: dict[str, dict[str, Any]] = {}
-    for event in events:
-        ref = keys[(event, "validation")]["$ref"]
-        name = ref.removeprefix("#/components/schemas/")
-        payload = copy.deepcopy(shared_schemas[name])
-        payload["title"] = event.ce_type()
-        payload[PERSONAL_DATA_KEY] = personal_data_fields(event)
-        payloads[_message_key(event)] = payload
-        if not _is_referenced(ref, shared_schemas):
-            del shared_schemas[name]
+    found: list[Reception] = []
+    for group in groups:
+        if group.service != service:
+            continue
+        handled = group.event_types()
+        for producer in group.producers:
+            taken = tuple(e for e in events if e.producer == producer and e.ce_type() in handled)
+            if taken:
+                found.append(Reception(group, producer, taken))
+    return found
 
-    messages = {
-        _message_key(event): _asyncapi_message(event, payloads[_message_key(event)])
-        for event in events
+
+def asyncapi_document(
+    service: str, events: Sequence[type[Event]], groups: Sequence[ConsumerGroup] = CONSUMER_GROUPS
+) -> dict[str, Any]:
+    """A service's AsyncAPI 3.0 document: a send operation on the topic it publishes, and a
+    receive operation per consumer group and topic it reads, each channel named after its
+    topic's producer.
+
+    Self-contained: the other services' events it receives are defined here too, so one file is
+    enough for any tool. Payloads are inline; the models they share (``Sealed``, nested models)
+    are in ``components/schemas`` and referenced from there.
+    """
+    sent = [event for event in events if service_of(event.producer) == service]
+    received = receptions(service, events, groups)
+    taken = {event for reception in received for event in reception.events}
+    listed = [event for event in events if event in sent or event in taken]
+    producers = dict.fromkeys([*(e.producer for e in sent), *(r.producer for r in received)])
+    messages, schemas = _asyncapi_components(listed)
+    operations = {
+        f"publish_{producer}_events": _send_operation(
+            service, producer, [e for e in sent if e.producer == producer]
+        )
+        for producer in dict.fromkeys(event.producer for event in sent)
     }
+    for reception in received:
+        operation_id = f"receive_{reception.producer}_events_in_group_{reception.group.group}"
+        operations[operation_id] = _receive_operation(reception)
     return {
         "asyncapi": ASYNCAPI_VERSION,
         "info": {
-            "title": f"BenSys {producer} events",
+            "title": f"BenSys {service} service",
             "version": "1",
             "description": (
-                f"The events the {producer} service publishes, as CloudEvents 1.0 in Kafka "
-                "binary mode: the body is the event's data as JSON, the event's attributes "
-                "travel in `ce_*` headers, and the key is the id of the event's subject, so "
-                "every event about one subject lands in one partition, in order. Personal "
-                f"data travels only as `Sealed` values, listed in each payload's "
-                f"`{PERSONAL_DATA_KEY}`. {_GENERATED_NOTE}"
+                f"The events the {service} service sends and, per consumer group, the events "
+                "it receives, as CloudEvents 1.0 in Kafka binary mode: the body is the event's "
+                "data as JSON, the event's attributes travel in `ce_*` headers, and the key is "
+                "the id of the event's subject, so every event about one subject lands in one "
+                "partition, in order. Personal data travels only as `Sealed` values, listed in "
+                f"each payload's `{PERSONAL_DATA_KEY}`. {_GENERATED_NOTE}"
             ),
         },
         "defaultContentType": CONTENT_TYPE,
         "channels": {
-            channel_id: {
-                "address": topic,
-                "title": topic,
-                "description": (
-                    f"Every event the {producer} service publishes. `{NAMESPACE}` is the "
-                    "default namespace (BENSYS_TOPIC_NAMESPACE); messages no consumer can "
-                    f"handle go to the dead-letter twin `{dead_letter_topic(topic)}`."
-                ),
-                "messages": {key: {"$ref": f"#/components/messages/{key}"} for key in messages},
-                "bindings": {"kafka": {"topic": topic, "bindingVersion": KAFKA_BINDING_VERSION}},
-            }
+            producer: _channel(service, producer, [e for e in listed if e.producer == producer])
+            for producer in producers
         },
-        "operations": {
-            f"publish_{producer}_events": {
-                "action": "send",
-                "title": f"The {producer} service publishes its events",
-                "channel": {"$ref": f"#/channels/{channel_id}"},
-                "messages": [
-                    {"$ref": f"#/channels/{channel_id}/messages/{key}"} for key in messages
-                ],
-            }
-        },
-        "components": {"messages": messages, "schemas": shared_schemas},
+        "operations": operations,
+        "components": {"messages": messages, "schemas": schemas},
     }
 
 
+def _asyncapi_components(
+    events: Sequence[type[Event]],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The messages of ``events``, keyed by ``_message_key``, and the schemas they share."""
+    keys, definitions = models_json_schema(
+        [(event, "validation") for event in events], ref_template="#/components/schemas/{model}"
+    )
+    schemas: dict[str, Any] = dict(definitions.get("$defs", {}))
+    messages: dict[str, Any] = {}
+    for event in events:
+        ref = keys[(event, "validation")]["$ref"]
+        name = ref.removeprefix("#/components/schemas/")
+        payload = copy.deepcopy(schemas[name])
+        payload["title"] = event.ce_type()
+        payload[PERSONAL_DATA_KEY] = personal_data_fields(event)
+        messages[_message_key(event)] = _asyncapi_message(event, payload)
+        if not _is_referenced(ref, schemas):
+            del schemas[name]
+    return messages, schemas
+
+
+def _channel(service: str, producer: str, events: Sequence[type[Event]]) -> dict[str, Any]:
+    topic = topic_name(NAMESPACE, producer)
+    publisher = service_of(producer)
+    if publisher == service:
+        says = f"Every event the {service} service publishes."
+    else:
+        says = (
+            f"Where the {publisher} service publishes its events; listed here are the ones "
+            f"the {service} service handles, and it ignores the others (all of them are in "
+            f"`asyncapi/{publisher}.json`)."
+        )
+    return {
+        "address": topic,
+        "title": topic,
+        "description": (
+            f"{says} `{NAMESPACE}` is the default namespace (BENSYS_TOPIC_NAMESPACE); messages "
+            f"no consumer can handle go to the dead-letter twin `{dead_letter_topic(topic)}`."
+        ),
+        "messages": {
+            _message_key(e): {"$ref": f"#/components/messages/{_message_key(e)}"} for e in events
+        },
+        "bindings": {"kafka": {"topic": topic, "bindingVersion": KAFKA_BINDING_VERSION}},
+    }
+
+
+def _send_operation(service: str, producer: str, events: Sequence[type[Event]]) -> dict[str, Any]:
+    whose = "its" if producer == service else f"the {producer}"
+    operation: dict[str, Any] = {
+        "action": "send",
+        "title": f"The {service} service publishes {whose} events",
+        "channel": {"$ref": f"#/channels/{producer}"},
+        "messages": [_operation_message(producer, event) for event in events],
+    }
+    if producer in PUBLISHING_RUNS:
+        operation["description"] = f"Runs {PUBLISHING_RUNS[producer]}."
+    return operation
+
+
+def _receive_operation(reception: Reception) -> dict[str, Any]:
+    group, producer = reception.group, reception.producer
+    runs = "" if group.runs == "always" else f" Runs {group.runs}."
+    return {
+        "action": "receive",
+        "title": f"Consumer group {group.group} receives {producer} events",
+        "description": (
+            f"The {group.service} service's consumer group `{group.group}` reads "
+            f"`{topic_name(NAMESPACE, producer)}`: it handles these events and ignores the "
+            f"others.{runs}"
+        ),
+        "channel": {"$ref": f"#/channels/{producer}"},
+        "messages": [_operation_message(producer, event) for event in reception.events],
+        "bindings": {
+            "kafka": {
+                "groupId": {
+                    "type": "string",
+                    "const": group.group,
+                    "description": "The Kafka consumer group id.",
+                },
+                "bindingVersion": KAFKA_BINDING_VERSION,
+            }
+        },
+    }
+
+
+def _operation_message(channel_id: str, event: type[Event]) -> dict[str, str]:
+    return {"$ref": f"#/channels/{channel_id}/messages/{_message_key(event)}"}
+
+
 def _message_key(event: type[Event]) -> str:
-    return f"{event.event_type}.v{event.event_version}"
+    """``cards.CardIssued.v1``: the producer keeps apart the partner feed's namesakes."""
+    return f"{event.producer}.{event.event_type}.v{event.event_version}"
 
 
 def _is_referenced(ref: str, node: object) -> bool:
@@ -566,8 +686,13 @@ def events_markdown(events: list[type[Event]]) -> str:
         "Every event travels as a CloudEvents 1.0 message in Kafka binary mode: the body is the "
         "event's data as JSON, the event's attributes travel in `ce_*` headers (`ce_type` names "
         "the event and its version), and the key is the id of the event's subject. Each "
-        f"producing service writes one topic, `{NAMESPACE}.<producer>.v1` (`{NAMESPACE}` is the "
-        "default namespace), with a dead-letter twin `<topic>.dlq`.",
+        f"producer writes one topic, `{NAMESPACE}.<producer>.v1` (`{NAMESPACE}` is the "
+        "default namespace), with a dead-letter twin `<topic>.dlq`"
+        + "".join(
+            f"; the {service} service writes `{topic_name(NAMESPACE, producer)}`"
+            for producer, service in sorted(PUBLISHED_BY.items())
+        )
+        + ".",
         "",
         "A published event is never changed in place: a breaking change is a new version with "
         "an upcaster from the old one.",
@@ -577,7 +702,8 @@ def events_markdown(events: list[type[Event]]) -> str:
         "everywhere they were copied.",
         "",
         "Machine-readable: a JSON Schema per event in [schemas/](schemas/) and an AsyncAPI 3.0 "
-        "document per producing service in [asyncapi/](asyncapi/).",
+        "document per service in [asyncapi/](asyncapi/): the events it sends and, per consumer "
+        "group, the events it receives.",
         "",
         *_consumer_groups_section(),
         "",
@@ -622,11 +748,11 @@ def _event_section(event: type[Event]) -> list[str]:
         description_of(event) or "_No description._",
         "",
         f"- **ce_type:** `{ce_type}`",
-        f"- **Producer:** `{event.producer}`",
+        f"- **Producer:** `{event.producer}`{_written_by(event)}",
         f"- **Consumers:** {consumers_label(event)}",
         f"- **Topic:** `{topic}` (dead letters: `{dead_letter_topic(topic)}`)",
         f"- **JSON Schema:** [schemas/{ce_type}.json](schemas/{ce_type}.json)",
-        f"- **AsyncAPI:** [asyncapi/{event.producer}.json](asyncapi/{event.producer}.json)",
+        f"- **AsyncAPI:** {_asyncapi_links(event)}",
         "",
         "| Field | Type | Required | Description | Personal data |",
         "| --- | --- | --- | --- | --- |",
@@ -646,6 +772,24 @@ def _event_section(event: type[Event]) -> list[str]:
             + " |"
         )
     return lines
+
+
+def _written_by(event: type[Event]) -> str:
+    service = service_of(event.producer)
+    return "" if service == event.producer else f" (written by the {service} service)"
+
+
+def _asyncapi_links(event: type[Event]) -> str:
+    """The document of the service that sends the event, then those of the ones receiving it."""
+
+    def link(service: str) -> str:
+        return f"[asyncapi/{service}.json](asyncapi/{service}.json)"
+
+    sent = f"sent in {link(service_of(event.producer))}"
+    receivers = sorted({group.service for group in consumers_of(event)})
+    if not receivers:
+        return sent
+    return f"{sent}; received in {', '.join(link(service) for service in receivers)}"
 
 
 def _cell(text: str) -> str:

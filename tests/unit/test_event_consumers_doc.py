@@ -1,8 +1,9 @@
-"""docs/events.md names who consumes each event, and says what the services really wire.
+"""docs/events.md and each service's AsyncAPI document say what the services really wire.
 
 ``bensys.docs.CONSUMER_GROUPS`` repeats which topics each consumer group reads (only the
 services' ``app`` modules say it). These tests run each service's real wiring on a runtime that
-records ``add_consumer`` and is never started, so the table cannot drift from the code.
+records ``add_consumer`` and is never started, so neither the table nor the documents' receive
+operations can drift from the code.
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from bensys.docs import CONSUMER_GROUPS, consumers_label, event_classes, render_docs
+from bensys.docs import (
+    CONSUMER_GROUPS,
+    NAMESPACE,
+    consumers_label,
+    event_classes,
+    render_docs,
+)
 from services.cards.settings import CardsSettings
 from services.distribution.settings import DistributionSettings
 from services.helpline.settings import HelplineSettings
@@ -25,15 +32,23 @@ from services.registry.settings import RegistrySettings
 from services.reporting.partners import partner_event_names
 from services.reporting.settings import ReportingSettings
 from shared.contracts.catalog import EventCatalog
+from shared.contracts.partner import PartnerEvent
 from shared.contracts.registry import MigrantRegistered
 from shared.http.app import Wiring
 from shared.messaging.consumer import IdempotentConsumer, Projector
+from shared.messaging.topics import topic_name
 from shared.observability.metrics import ServiceMetrics
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
 
 SECRET_ENV = "BENSYS_TEST_PARTNER_SECRET"
 EVENTS = {event.ce_type(): event for event in event_classes()}
+ASYNCAPI = {
+    Path(relative).stem: json.loads(text)
+    for relative, text in render_docs().items()
+    if relative.startswith("asyncapi/")
+}
+"""Each service's AsyncAPI document, by service."""
 
 
 @dataclass(frozen=True)
@@ -100,10 +115,10 @@ async def _wired(
     return runtime.wired
 
 
-async def test_the_documented_consumer_groups_are_the_ones_the_services_wire(
+async def _every_service_wired(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # given every service, reporting with a partner subscribed to every partner event
+) -> dict[tuple[str, str], Wired]:
+    """Every service's groups, reporting's with a partner subscribed to every partner event."""
     every_service: list[ServiceSettings] = [
         CardsSettings(),
         DistributionSettings(),
@@ -111,11 +126,35 @@ async def test_the_documented_consumer_groups_are_the_ones_the_services_wire(
         RegistrySettings(),
         ReportingSettings(partners_dir=_partners_for_every_partner_event(tmp_path, monkeypatch)),
     ]
-
-    # when each one's real wiring runs (nothing is started: no broker, no database)
     wired: dict[tuple[str, str], Wired] = {}
     for settings in every_service:
         wired |= await _wired(settings, monkeypatch)
+    return wired
+
+
+def _resolved(document: dict[str, Any], ref: str) -> Any:
+    """What a local ``$ref`` (``#/a/b``) points at, through any ``$ref`` found there."""
+    node: Any = document
+    for key in ref.removeprefix("#/").split("/"):
+        node = node[key.replace("~1", "/").replace("~0", "~")]
+    return _resolved(document, node["$ref"]) if "$ref" in node else node
+
+
+def _messages_of(document: dict[str, Any], operation: dict[str, Any]) -> set[str]:
+    """The ce_types an operation lists."""
+    return {_resolved(document, message["$ref"])["name"] for message in operation["messages"]}
+
+
+def _operations(document: dict[str, Any], action: str) -> list[dict[str, Any]]:
+    return [op for op in document["operations"].values() if op["action"] == action]
+
+
+async def test_the_documented_consumer_groups_are_the_ones_the_services_wire(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given every service, reporting with a partner subscribed to every partner event
+    # when each one's real wiring runs (nothing is started: no broker, no database)
+    wired = await _every_service_wired(tmp_path, monkeypatch)
 
     # then the catalogue's table names the same groups, topics and event types
     documented = {
@@ -163,3 +202,44 @@ def test_every_event_in_the_catalogue_names_its_consumers() -> None:
     catalogue = render_docs()["events.md"]
 
     assert catalogue.count("\n- **Consumers:** ") == len(EVENTS)
+
+
+async def test_each_service_document_receives_what_each_of_its_groups_handles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given what every consumer group of every service really handles, topic by topic
+    wired = await _every_service_wired(tmp_path, monkeypatch)
+
+    # when each service's AsyncAPI document is read, receive operation by receive operation
+    documented: dict[tuple[str, str], set[str]] = {}
+    for service, document in ASYNCAPI.items():
+        for operation in _operations(document, "receive"):
+            group = operation["bindings"]["kafka"]["groupId"]["const"]
+            assert f"consumer group `{group}`" in operation["description"]
+            address = _resolved(document, operation["channel"]["$ref"])["address"]
+            messages = _messages_of(document, operation)
+            assert {topic_name(NAMESPACE, EVENTS[m].producer) for m in messages} == {address}
+            documented.setdefault((service, group), set()).update(messages)
+
+    # then each group has its operations in its own service's document, listing exactly what
+    # its projectors handle
+    assert documented == {key: set(group.event_types) for key, group in wired.items()}
+
+
+def test_reporting_sends_the_partner_feed_and_each_event_is_sent_by_one_document() -> None:
+    # given the events each service's document sends
+    sent = {
+        service: [
+            (_resolved(document, op["channel"]["$ref"])["address"], _messages_of(document, op))
+            for op in _operations(document, "send")
+        ]
+        for service, document in ASYNCAPI.items()
+    }
+
+    # then reporting sends every partner event on the partner topic, and nothing else
+    partner_events = {name for name, event in EVENTS.items() if issubclass(event, PartnerEvent)}
+    assert sent["reporting"] == [("bensys.partner.v1", partner_events)]
+    # and every other service sends its own events on its own topic
+    for service in ASYNCAPI.keys() - {"reporting"}:
+        own = {name for name, event in EVENTS.items() if event.producer == service}
+        assert sent[service] == [(topic_name(NAMESPACE, service), own)]

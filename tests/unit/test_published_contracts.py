@@ -18,6 +18,7 @@ from bensys.docs import (
     event_classes,
     nested_models,
     render_docs,
+    service_of,
     stale_files,
     walk_fields,
     write_docs,
@@ -27,7 +28,8 @@ from shared.messaging.topics import PRODUCERS
 from shared.policy import NeverCollectedPolicy
 from shared.settings import DEFAULT_NEVER_COLLECTED
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
 CE_TYPE = re.compile(r"^bensys\.[a-z]+\.[A-Z][A-Za-z]+\.v[1-9][0-9]*$")
 
 RENDERED = render_docs()
@@ -75,8 +77,20 @@ def test_every_event_is_published() -> None:
     assert EVENTS, "no event is registered in CATALOG: are the contract modules imported?"
     for event in EVENTS:
         assert f"schemas/{event.ce_type()}.json" in RENDERED
-        assert f"asyncapi/{event.producer}.json" in RENDERED
+        assert f"asyncapi/{service_of(event.producer)}.json" in RENDERED
     assert "events.md" in RENDERED
+
+
+def test_there_is_one_asyncapi_document_per_service() -> None:
+    services = sorted(app.parent.name for app in (ROOT / "services").glob("*/app.py"))
+
+    documents = sorted(
+        relative.removeprefix("asyncapi/").removesuffix(".json")
+        for relative in RENDERED
+        if relative.startswith("asyncapi/")
+    )
+
+    assert documents == services
 
 
 @pytest.mark.parametrize("relative", sorted(RENDERED))

@@ -111,6 +111,16 @@ def _entitled(
         if not command.may_override:
             raise Forbidden("only a manager or an admin may override an entitlement rule")
         return Override(rule=text, reason=command.override_reason, overridden_by=command.actor)
+    if not near:  # nothing received lately: this quantity alone is more than the rule allows
+        raise EntitlementRefused(
+            f"{entry.code}: {text}; {command.quantity} at once is more than that: record at "
+            f"most {rule.max_units}. A manager may override with a reason.",
+            details={
+                "rule": text,
+                "next_eligible_on": command.delivered_at.date().isoformat(),
+                "previous": [],
+            },
+        )
     latest = max(p.delivered_at for p in near)
     eligible = latest + window
     raise EntitlementRefused(

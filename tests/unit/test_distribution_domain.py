@@ -75,6 +75,19 @@ def test_a_late_offline_capture_respects_a_later_delivery_too() -> None:
         decide_delivery(PARCEL, parcel(NOW - timedelta(days=5)), past, NOW)
 
 
+def test_a_quantity_over_the_rule_on_its_own_is_refused_as_an_entitlement_not_a_crash() -> None:
+    # Given a person who has had no parcel lately
+    # When two parcels are recorded at once, against "at most 1 parcel per 30 days"
+    with pytest.raises(EntitlementRefused) as refused:
+        decide_delivery(PARCEL, parcel(quantity=2), [], NOW)
+    # Then it is refused with the rule, as any other entitlement (it once failed in max())
+    assert "2 at once is more than that: record at most 1" in refused.value.message
+    assert refused.value.details["next_eligible_on"] == NOW.date().isoformat()
+    # And a manager may still allow it, with a reason
+    allowed = parcel(quantity=2, override_reason="household of six", may_override=True)
+    assert decide_delivery(PARCEL, allowed, [], NOW).override is not None
+
+
 def test_only_a_manager_may_override_and_the_override_is_recorded() -> None:
     past = [Past("d-1", 1, NOW - timedelta(days=3))]
     asked = parcel(override_reason="household of six after the fire")

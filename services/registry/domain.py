@@ -263,7 +263,11 @@ def decide_merge(
         raise Invalid("a record cannot be merged into itself")
     absorbed.require_active()
     survivor.require_active()
-    if survivor.migrant_id in absorbed.distinct_from:
+    # The decision is written on one of the two streams: either may hold it.
+    if (
+        survivor.migrant_id in absorbed.distinct_from
+        or absorbed.migrant_id in survivor.distinct_from
+    ):
         raise Conflict(
             "these two were marked as different people; merging them contradicts that "
             "decision: record why it was wrong in the merge reason and send again with "

@@ -48,8 +48,9 @@ async def merge(
 ) -> dict[str, Any]:
     absorbed = await load_migrant(registry, migrant_id)
     survivor = await load_migrant(registry, body.into)
-    if body.override_distinct:
+    if body.override_distinct:  # the decision may be on either record's stream
         absorbed = replace(absorbed, distinct_from=absorbed.distinct_from - {body.into})
+        survivor = replace(survivor, distinct_from=survivor.distinct_from - {migrant_id})
     match = score(await keys_of(registry, absorbed), await keys_of(registry, survivor))
     events = decide_merge(
         absorbed,

@@ -154,6 +154,15 @@ def test_merges_point_to_the_survivor_and_are_undone_only_by_a_new_event() -> No
         decide_merge(b, b, score=1.0, reason="self", by="r", at=NOW)
 
 
+def test_a_pair_marked_as_different_people_is_not_merged_from_the_other_side_either() -> None:
+    # The decision is written on a's stream only; b's merge into a must still respect it
+    a, b = registered("a"), registered("b")
+    [distinct] = decide_mark_distinct(a, b, reason="brothers", by="r", at=NOW)
+    a = evolve(a, distinct)
+    with pytest.raises(Conflict, match="different people"):
+        decide_merge(b, a, score=0.9, reason="same phone", by="r", at=NOW)
+
+
 def test_an_erased_person_keeps_no_sealed_data_in_state_and_refuses_further_work() -> None:
     state = registered()
     [erased] = decide_erase(state, reason="person_request", by="admin", at=NOW)

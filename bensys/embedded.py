@@ -155,7 +155,12 @@ def tansu(port: int, log_dir: Path) -> ManagedProcess:
     )
 
 
-def secantus(port: int, data_dir: Path, log_dir: Path) -> ManagedProcess:
+def secantus(
+    port: int, data_dir: Path, log_dir: Path, *, sync_on_commit: bool = False
+) -> ManagedProcess:
+    """SecantusDB on ``port``. ``sync_on_commit`` fsyncs its log at every commit: without it a
+    killed database process loses the writes of its last moments, acknowledged or not (found by
+    tests/integration/test_database_outage.py); with it each commit waits for the disk."""
     data_dir.mkdir(parents=True, exist_ok=True)
     return ManagedProcess(
         name="secantusdb",
@@ -171,6 +176,7 @@ def secantus(port: int, data_dir: Path, log_dir: Path) -> ManagedProcess:
             str(data_dir),
             "--log-level",
             "WARNING",
+            *(["--sync-on-commit"] if sync_on_commit else []),
         ],
         port=port,
         log_path=log_dir / "secantusdb.log",

@@ -48,7 +48,10 @@ class Stack:
         self.config = config
         logs = config.data_dir / "logs"
         self.broker = tansu(config.kafka_port, logs)
-        self.database = secantus(config.mongo_port, config.data_dir / "mongo", logs)
+        # The programme's records: an acknowledged registration must survive a crash.
+        self.database = secantus(
+            config.mongo_port, config.data_dir / "mongo", logs, sync_on_commit=True
+        )
         self.services = {name: self._service(name, logs) for name in SERVICES}
 
     def _service(self, name: str, logs: Path) -> ManagedProcess:

@@ -42,6 +42,7 @@ class ServiceRuntime:
         self.mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
             settings.mongo_url,
             w=1 if settings.mongo_write_concern == "1" else "majority",
+            journal=settings.mongo_journal,
             serverSelectionTimeoutMS=wait_ms,
             connectTimeoutMS=wait_ms,
         )
@@ -62,6 +63,7 @@ class ServiceRuntime:
             topic=self.topic,
             batch_size=settings.relay_batch_size,
             idle_seconds=settings.relay_idle_seconds,
+            refill_grace_seconds=settings.relay_refill_grace_seconds,
             observe=self._observe_relay,
             lease=MongoLease(
                 self.mongo,

@@ -78,6 +78,11 @@ class ServiceSettings(BaseSettings):
     mongo_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     mongo_database: str = ""
     mongo_write_concern: Literal["majority", "1"] = "1"
+    mongo_journal: bool = Field(
+        default=True,
+        description="Acknowledge a write only once it is in the database's journal: a "
+        "database killed right after a 201 must still have what the 201 promised.",
+    )
     mongo_server_wait_seconds: float = Field(
         default=5,
         gt=0,
@@ -100,6 +105,12 @@ class ServiceSettings(BaseSettings):
 
     relay_batch_size: int = Field(default=500, ge=1)
     relay_idle_seconds: float = Field(default=0.2, gt=0)
+    relay_refill_grace_seconds: float = Field(
+        default=10,
+        ge=0,
+        description="After a broker came back without its log, how long the relay leaves it "
+        "empty before publishing everything again, so that every consumer starts over.",
+    )
     startup_wait_seconds: float = Field(
         default=60, ge=0, description="How long a starting service waits for its servers."
     )

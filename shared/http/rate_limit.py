@@ -21,6 +21,8 @@ from fastapi import Request
 
 from shared.errors import TooManyRequests
 
+DEFAULT_PER_MINUTE = 120
+DEFAULT_BURST = 60
 MAX_TRACKED_TOKENS = 10_000
 """Buckets kept; the least recently used goes first (a full bucket loses nothing by it)."""
 
@@ -41,6 +43,7 @@ class TokenBuckets:
         burst: int,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self.per_minute = per_minute
         self._rate = per_minute / 60
         self._burst = burst
         self._clock = clock
@@ -73,14 +76,14 @@ def lookup_limit(kind: str) -> Callable[[Request], Awaitable[None]]:
     """A route dependency limiting lookups of ``kind`` (named in the 429's message)."""
 
     async def within_limit(request: Request) -> None:
-        buckets: TokenBuckets = request.app.state.lookup_limits
+        buckets = _buckets_of(request)
         key = _token_key(request)
         if key is None:
             return
         wait = buckets.take(key)
         if wait:
             raise TooManyRequests(
-                f"too many {kind} from this token: at most {buckets_per_minute(request)} a "
+                f"too many {kind} from this token: at most {buckets.per_minute:.0f} a "
                 f"minute; retry in {math.ceil(wait)} s",
                 retry_after_seconds=math.ceil(wait),
             )
@@ -88,5 +91,15 @@ def lookup_limit(kind: str) -> Callable[[Request], Awaitable[None]]:
     return within_limit
 
 
-def buckets_per_minute(request: Request) -> int:
-    return int(request.app.state.settings.lookup_rate_per_minute)
+def _buckets_of(request: Request) -> TokenBuckets:
+    """The app's buckets (create_service_app makes them from its settings); an app assembled
+    by hand gets the default limits rather than no limit."""
+    state = request.app.state
+    buckets = getattr(state, "lookup_limits", None)
+    if not isinstance(buckets, TokenBuckets):
+        settings = getattr(state, "settings", None)
+        buckets = state.lookup_limits = TokenBuckets(
+            per_minute=getattr(settings, "lookup_rate_per_minute", DEFAULT_PER_MINUTE),
+            burst=getattr(settings, "lookup_burst", DEFAULT_BURST),
+        )
+    return buckets

@@ -8,6 +8,10 @@ A broker can come back without its log (Tansu keeps it in memory). The relay mus
 So before each batch it compares the partitions' end offsets with marks it keeps in the store
 (per partition, where the broker put its last confirmed batch). A log that falls short of a mark
 means the broker forgot: every event goes back in the outbox and is published again, in order.
+It is published again only after a grace period of an empty log: consumers still holding their
+offsets in the old log then find them past its end and start over from the beginning, rather
+than read on from an old offset that the refilled log would already have reached (which made
+them apply a person's newer events before the older ones: tests/integration/test_broker_faults).
 
 Each event that came with a trace gets a producer span here, a child of the command's span,
 and the message carries that span's traceparent: a trace then reads command, relay, consumer,
@@ -54,6 +58,7 @@ class OutboxRelay:
         observe: Callable[[int, int], None] | None = None,
         lease: Lease | None = None,
         lease_check_seconds: float = 5.0,
+        refill_grace_seconds: float = 0.0,
     ) -> None:
         self._store = store
         self._publisher = publisher
@@ -64,6 +69,8 @@ class OutboxRelay:
         self._broker_check_seconds = broker_check_seconds
         self._max_backoff = max_backoff_seconds
         self._observe = observe or (lambda _published, _backlog: None)
+        self._refill_grace = refill_grace_seconds
+        self._quiet_until = 0.0
         self._lease = lease or AlwaysHeld()
         self._lease_check_seconds = lease_check_seconds
         self._lease_checked_at: float | None = None
@@ -78,11 +85,15 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """Publish one batch from the outbox; returns how many events went out."""
+        if time.monotonic() < self._quiet_until:
+            return 0  # the refill's grace period: the emptied log stays empty a while
         events = await self._store.unpublished(self._batch_size)
         self._observe(0, len(events))
         if not events:
             return 0
         if await self.refill_if_broker_lost_its_log():
+            if self._refill_grace:
+                return 0
             events = await self._store.unpublished(self._batch_size)
         with self._producer_spans(events) as traced:
             records = [to_kafka_record(event, service=self._service) for event in traced]
@@ -140,6 +151,7 @@ class OutboxRelay:
         self._marks = {}
         await self._store.save_broker_marks(self._topic, {})
         self.refills += 1
+        self._quiet_until = time.monotonic() + self._refill_grace
         return True
 
     async def _load_marks(self) -> dict[int, int]:

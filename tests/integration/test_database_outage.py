@@ -1,9 +1,11 @@
 """The database killed and restarted while registrations arrive: nothing accepted is lost,
 nothing is stored twice, and while it is away every answer is a 503 to retry, never a 500.
 
-The registry runs in this process with its lifespan on a SecantusDB of the test's own, which is
-SIGKILLed and started again on the same storage. The field devices are played by a loop that
-sends each form with its Idempotency-Key until it is accepted, as the offline-first tablets do.
+The registry runs in this process with its lifespan on a SecantusDB of the test's own, durable
+as ``bensys up`` starts it (``--sync-on-commit``), which is SIGKILLed and started again on the
+same storage. (Without that flag, the last writes before the kill were lost, 201s included.)
+The field devices are played by a loop that sends each form with its Idempotency-Key until it
+is accepted, as the offline-first tablets do.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def headers(n: int) -> dict[str, str]:
 
 @pytest.fixture
 def database(tmp_path: Path) -> Iterator[ManagedProcess]:
-    server = secantus(free_port(), tmp_path / "mongo", tmp_path / "logs")
+    server = secantus(free_port(), tmp_path / "mongo", tmp_path / "logs", sync_on_commit=True)
     server.start()
     try:
         yield server

@@ -53,7 +53,12 @@ class Harness:
         self.projection = CountingProjection(client, db)
         self.publisher = AiokafkaOutboxPublisher(bootstrap, request_timeout_ms=3000)
         self.relay = OutboxRelay(
-            self.store, self.publisher, service="testing", topic=topic, broker_check_seconds=0.2
+            self.store,
+            self.publisher,
+            service="testing",
+            topic=topic,
+            broker_check_seconds=0.2,
+            refill_grace_seconds=3,
         )
         self.broker = KafkaBroker(bootstrap)
         self.outcomes: list[Outcome] = []

@@ -39,8 +39,10 @@ def test_a_token_gets_its_burst_then_one_request_per_refill() -> None:
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     app = FastAPI()
     install_error_handlers(app)
-    app.state.settings = ServiceSettings(service_name="registry", lookup_rate_per_minute=30)
-    app.state.lookup_limits = TokenBuckets(per_minute=30, burst=5)
+    # no buckets set: made from the settings on first use, as an app assembled by hand gets them
+    app.state.settings = ServiceSettings(
+        service_name="registry", lookup_rate_per_minute=30, lookup_burst=5
+    )
 
     @app.get("/migrants", dependencies=[Depends(lookup_limit("searches"))])
     async def search() -> dict[str, int]:

@@ -45,6 +45,7 @@ class ServiceRuntime:
             journal=settings.mongo_journal,
             serverSelectionTimeoutMS=wait_ms,
             connectTimeoutMS=wait_ms,
+            socketTimeoutMS=int(settings.mongo_socket_timeout_seconds * 1000),
         )
         self.store = MongoEventStore(self.mongo, settings.database)
         self.vault = MongoKeyVault(self.mongo, settings.vault_database, settings.master_key_bytes)

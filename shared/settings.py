@@ -83,6 +83,12 @@ class ServiceSettings(BaseSettings):
         description="Acknowledge a write only once it is in the database's journal: a "
         "database killed right after a 201 must still have what the 201 promised.",
     )
+    mongo_socket_timeout_seconds: float = Field(
+        default=20,
+        gt=0,
+        description="How long one database operation may go unanswered on an open connection "
+        "before the request is told 503: without it a black-holed link hangs requests forever.",
+    )
     mongo_server_wait_seconds: float = Field(
         default=5,
         gt=0,

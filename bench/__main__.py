@@ -23,6 +23,7 @@ from bench import (
     distribution_bench,
     duplicates_bench,
     helpline_bench,
+    load_bench,
     offline_verify_bench,
     rebuild_bench,
     registration_bench,
@@ -129,6 +130,7 @@ def separate_benches() -> dict[str, Callable[[], str]]:
         "distribution": lambda: asyncio.run(distribution_bench.run()),
         "helpline": lambda: asyncio.run(helpline_bench.run()),
         "rebuild": lambda: asyncio.run(rebuild_bench.run()),
+        "load": lambda: asyncio.run(load_bench.run()),
     }
 
 

@@ -60,6 +60,7 @@ PARTS = (
     Part("distribution", "Deliveries", issue=5),
     Part("helpline", "Helpline calls", issue=6),
     Part("rebuild", "Reporting rebuild", issue=7),
+    Part("load", "Load: the programme's mix", issue=9),
 )
 NAMES = tuple(part.name for part in PARTS)
 _BY_NAME = {part.name: part for part in PARTS}

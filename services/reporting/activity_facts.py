@@ -277,6 +277,26 @@ class ActivityFacts:
             query["kind"] = {"$in": list(kinds)}
         return await self._facts.find(query).to_list()
 
+    async def month_and_before(
+        self,
+        first: date,
+        last: date,
+        site: str | None,
+        before_kinds: tuple[str, ...],
+        as_of: datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """In one query: every fact dated ``first`` to ``last``, and the facts of
+        ``before_kinds`` dated before ``first`` (what "to date" figures add up)."""
+        query: dict[str, Any] = {
+            "day": {"$lte": last.isoformat()},
+            "$or": [{"day": {"$gte": first.isoformat()}}, {"kind": {"$in": list(before_kinds)}}],
+        }
+        if as_of is not None:
+            query["at"] = {"$lte": as_of}
+        if site is not None:
+            query["site"] = site
+        return await self._facts.find(query).to_list()
+
     async def sexes_of(self, migrant_ids: set[str]) -> dict[str, str]:
         """Each person's sex as registered (reports disaggregate by it)."""
         cursor = self._facts.find(

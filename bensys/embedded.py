@@ -136,8 +136,11 @@ class ManagedProcess:
         return self.process is not None and self.process.poll() is None
 
 
-def tansu(port: int, log_dir: Path) -> ManagedProcess:
+def tansu(port: int, log_dir: Path, *, advertised_port: int | None = None) -> ManagedProcess:
+    """Tansu on ``port``; ``advertised_port`` is where it tells clients to connect (a proxy in
+    front of it, for network fault tests), by default ``port`` itself."""
     url = f"tcp://127.0.0.1:{port}"
+    advertised = f"tcp://127.0.0.1:{advertised_port or port}"
     return ManagedProcess(
         name="tansu",
         argv=[
@@ -146,7 +149,7 @@ def tansu(port: int, log_dir: Path) -> ManagedProcess:
             "--listener-url",
             url,
             "--advertised-listener-url",
-            url,
+            advertised,
             "--storage-engine",
             "memory://tansu/",
         ],

@@ -92,6 +92,11 @@ class ManagedProcess:
     process: subprocess.Popen[bytes] | None = None
 
     def start(self, *, timeout: float = 60.0) -> None:
+        self.spawn()
+        self.wait_until_listening(timeout=timeout)
+
+    def spawn(self) -> None:
+        """Start the process without waiting for it: several can then start side by side."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
@@ -103,6 +108,11 @@ class ManagedProcess:
             preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads run while we spawn
         )
         log.close()
+
+    def wait_until_listening(self, *, timeout: float = 60.0) -> None:
+        """Until the port answers; ServerDidNotStart (and the process stopped) otherwise."""
+        if self.process is None:
+            raise ServerDidNotStart(f"{self.name} was never started")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -83,10 +83,16 @@ class Stack:
             )
 
     def start(self) -> None:
+        """The servers first, one after the other; then the five services side by side (each
+        waits for its servers anyway), which takes a third of the time of one by one."""
         self.check_ports_free()
         try:
-            for process in self.processes():
-                process.start(timeout=120)
+            for server in (self.broker, self.database):
+                server.start(timeout=120)
+            for service in self.services.values():
+                service.spawn()
+            for service in self.services.values():
+                service.wait_until_listening(timeout=120)
         except BaseException:
             self.stop()
             raise
